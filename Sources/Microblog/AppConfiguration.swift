@@ -1,0 +1,182 @@
+import Configuration
+import Foundation
+import SystemPackage
+
+/// The server's settings, read once at start from the environment and an optional `.env` file, with the
+/// tutorial's names and defaults. Secrets (`SECRET_KEY`, `MAIL_PASSWORD`) are never printed: `description`
+/// masks them.
+public struct AppConfiguration: Sendable, CustomStringConvertible {
+    /// Keys the server signs with (remember-me tokens). At least 32 bytes.
+    public var secretKey: String
+    /// The SQLite database file.
+    public var databasePath: String
+    /// Detailed error pages, no error mail. Off by default.
+    public var debug: Bool
+    /// Allow debug mode on a non-loopback address (`MICROBLOG_DEBUG_ALLOW_REMOTE`).
+    public var debugAllowRemote: Bool
+    public var host: String
+    public var port: Int
+    /// bcrypt's cost factor (`BCRYPT_COST`, 12).
+    public var bcryptCost: UInt8
+    /// How long "Remember Me" keeps a user logged in (`REMEMBER_COOKIE_DAYS`, 14).
+    public var rememberDuration: Duration
+    /// How long a session lives without "Remember Me" (12 hours).
+    public var sessionDuration: Duration
+    /// Mark cookies `Secure` (`SESSION_COOKIE_SECURE`): set it when the site is served over HTTPS.
+    public var secureCookies: Bool
+    /// Posts per page on the home and profile pages (`POSTS_PER_PAGE`, 20).
+    public var postsPerPage: Int
+    /// How long a write waits for the database lock before a 503 (`DATABASE_BUSY_TIMEOUT`, seconds, 5).
+    public var busyTimeout: Duration
+
+    public init(
+        secretKey: String,
+        databasePath: String = "app.db",
+        debug: Bool = false,
+        debugAllowRemote: Bool = false,
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        bcryptCost: UInt8 = 12,
+        rememberDuration: Duration = .seconds(14 * 24 * 3600),
+        sessionDuration: Duration = .seconds(12 * 3600),
+        secureCookies: Bool = false,
+        postsPerPage: Int = 20,
+        busyTimeout: Duration = .seconds(5)
+    ) {
+        self.secretKey = secretKey
+        self.databasePath = databasePath
+        self.debug = debug
+        self.debugAllowRemote = debugAllowRemote
+        self.host = host
+        self.port = port
+        self.bcryptCost = bcryptCost
+        self.rememberDuration = rememberDuration
+        self.sessionDuration = sessionDuration
+        self.secureCookies = secureCookies
+        self.postsPerPage = postsPerPage
+        self.busyTimeout = busyTimeout
+    }
+
+    public var description: String {
+        "AppConfiguration(database: \(databasePath), host: \(host), port: \(port), debug: \(debug), secretKey: <redacted>)"
+    }
+}
+
+/// Why the configuration cannot be used; each message tells the operator what to change.
+public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    case secretKeyTooShort
+    case secretKeyWellKnown
+    case secretKeyFile(String)
+    case invalidValue(name: String, value: String)
+    case debugOnPublicAddress(String)
+
+    public var description: String {
+        switch self {
+        case .secretKeyTooShort:
+            "SECRET_KEY is shorter than 32 bytes: use a long random value (for example `openssl rand -hex 32`), or unset it to let the server generate one."
+        case .secretKeyWellKnown:
+            "SECRET_KEY is a published example value: use a long random value (for example `openssl rand -hex 32`), or unset it to let the server generate one."
+        case .secretKeyFile(let reason):
+            "cannot read or create the generated secret key file: \(reason)"
+        case .invalidValue(let name, let value):
+            "\(name)=\(value) is not a valid value"
+        case .debugOnPublicAddress(let host):
+            "refusing to run in debug mode on \(host), which is not a loopback address; set MICROBLOG_DEBUG_ALLOW_REMOTE=1 to force it"
+        }
+    }
+}
+
+extension AppConfiguration {
+    /// Reads the configuration from the process environment and `.env` in the working directory (the environment
+    /// wins), generating and keeping a secret key in `.secret_key` when `SECRET_KEY` is not set.
+    public static func fromEnvironment(workingDirectory: String = FileManager.default.currentDirectoryPath) async throws -> AppConfiguration {
+        let secrets: SecretsSpecifier<String, String> = .specific(["SECRET_KEY", "MAIL_PASSWORD"])
+        let reader = ConfigReader(providers: [
+            EnvironmentVariablesProvider(secretsSpecifier: secrets),
+            try await EnvironmentVariablesProvider(
+                environmentFilePath: .init(workingDirectory + "/.env"),
+                allowMissing: true,
+                secretsSpecifier: secrets
+            ),
+        ])
+        return try AppConfiguration(reader: reader, workingDirectory: workingDirectory)
+    }
+
+    /// Reads the configuration from `reader` (keys are the environment variable names).
+    public init(reader: ConfigReader, workingDirectory: String) throws(ConfigurationError) {
+        func int(_ name: String, _ defaultValue: Int, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            guard let text = reader.string(forKey: .init(name)) else { return defaultValue }
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw .invalidValue(name: name, value: text)
+            }
+            return value
+        }
+        func bool(_ name: String) -> Bool {
+            guard let text = reader.string(forKey: .init(name))?.lowercased() else { return false }
+            return ["1", "true", "yes", "on", "y"].contains(text.trimmingCharacters(in: .whitespaces))
+        }
+        let secretKey: String
+        if let given = reader.string(forKey: "SECRET_KEY", isSecret: true), !given.isEmpty {
+            secretKey = try SecretKey.validate(given)
+        } else {
+            secretKey = try SecretKey.loadOrCreate(atPath: workingDirectory + "/.secret_key")
+        }
+        var databasePath = reader.string(forKey: "DATABASE_URL") ?? "app.db"
+        if databasePath.hasPrefix("sqlite:///") {
+            databasePath.removeFirst("sqlite:///".count)
+        }
+        self.init(
+            secretKey: secretKey,
+            databasePath: databasePath,
+            debug: bool("MICROBLOG_DEBUG"),
+            debugAllowRemote: bool("MICROBLOG_DEBUG_ALLOW_REMOTE"),
+            host: reader.string(forKey: "HOST") ?? "127.0.0.1",
+            port: try int("PORT", 8080, 0...65535),
+            bcryptCost: UInt8(try int("BCRYPT_COST", 12, 4...31)),
+            rememberDuration: .seconds(try int("REMEMBER_COOKIE_DAYS", 14, 1...365) * 24 * 3600),
+            secureCookies: bool("SESSION_COOKIE_SECURE"),
+            postsPerPage: try int("POSTS_PER_PAGE", 20, 1...100),
+            busyTimeout: .seconds(try int("DATABASE_BUSY_TIMEOUT", 5, 0...600))
+        )
+    }
+
+    /// Refuses debug mode on an address other than loopback unless forced.
+    public func checkDebugAddress() throws(ConfigurationError) {
+        guard debug, !debugAllowRemote else { return }
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if !loopback { throw .debugOnPublicAddress(host) }
+    }
+}
+
+/// Checks a configured secret key, or generates one and keeps it in an owner-only file.
+enum SecretKey {
+    static let minimumBytes = 32
+    /// Values published in tutorials and templates.
+    static let wellKnown: Set<String> = ["you-will-never-guess", "secret", "changeme", "dev", "development"]
+
+    static func validate(_ key: String) throws(ConfigurationError) -> String {
+        if wellKnown.contains(key.lowercased()) { throw .secretKeyWellKnown }
+        if key.utf8.count < minimumBytes { throw .secretKeyTooShort }
+        return key
+    }
+
+    static func loadOrCreate(atPath path: String) throws(ConfigurationError) -> String {
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
+            return try validate(existing.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let key = RandomToken.make(byteCount: 48)
+        // O_EXCL: if two servers start at once, one creates the file and the other reads it.
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if fd < 0 {
+            if errno == EEXIST, let existing = try? String(contentsOfFile: path, encoding: .utf8) {
+                return try validate(existing.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            throw .secretKeyFile("\(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let bytes = Array((key + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw .secretKeyFile("\(path): short write") }
+        return key
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import Logging
+import ServiceLifecycle
+
+/// What the composition root needs besides configuration: the logger, and the fault and race hooks tests
+/// inject. Production uses the defaults.
+public struct AppDependencies: Sendable {
+    public var logger: Logger
+    public var databaseFaults: DatabaseFaults
+    public var registryHooks: RegistryHooks
+    /// Long-running services to run beside the HTTP server, which stops first (the log sink).
+    public var services: [any Service]
+
+    public init(
+        logger: Logger = Logger(label: "microblog"),
+        databaseFaults: DatabaseFaults = .none,
+        registryHooks: RegistryHooks = .none,
+        services: [any Service] = []
+    ) {
+        self.logger = logger
+        self.databaseFaults = databaseFaults
+        self.registryHooks = registryHooks
+        self.services = services
+    }
+}
+
+/// Builds the whole application: database, registry, views, middleware in their deliberate order, routes.
+/// The server's `main` and every test call this one function.
+public func buildApplication(
+    configuration: AppConfiguration,
+    dependencies: AppDependencies = AppDependencies()
+) async throws -> some ApplicationProtocol {
+    try configuration.checkDebugAddress()
+    let logger = dependencies.logger
+    let database = try AppDatabase.openFile(
+        atPath: configuration.databasePath,
+        busyTimeout: configuration.busyTimeout,
+        faults: dependencies.databaseFaults
+    )
+    let router = try await buildRouter(configuration: configuration, database: database, dependencies: dependencies)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Microblog"),
+        logger: logger
+    )
+    app.addServices(dependencies.services)
+    return app
+}
+
+/// The router with its middleware and controllers.
+func buildRouter(
+    configuration: AppConfiguration,
+    database: AppDatabase,
+    dependencies: AppDependencies
+) async throws -> Router<AppRequestContext> {
+    let views = try await Views.load()
+    let registry = UserRegistry(database: database, hooks: dependencies.registryHooks)
+    let passwords = PasswordHasher(cost: configuration.bcryptCost)
+    let sessionDriver = DatabasePersistDriver(database: database)
+    let sessionConfiguration = SessionMiddlewareConfiguration(
+        sessionCookieParameters: .init(name: "session", secure: configuration.secureCookies, sameSite: .lax),
+        keyPrefix: "",
+        defaultSessionExpiration: configuration.sessionDuration
+    )
+    let sessionStorage = SessionStorage<SessionState>(sessionDriver, configuration: .init(
+        sessionCookieParameters: sessionConfiguration.sessionCookieParameters,
+        keyPrefix: sessionConfiguration.keyPrefix
+    ))
+    let rememberMe = RememberMe(
+        database: database,
+        secretKey: configuration.secretKey,
+        duration: configuration.rememberDuration,
+        secureCookies: configuration.secureCookies
+    )
+
+    var routes = RouteTable()
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    // Middleware order: request log -> security headers -> fallback error pages -> session -> current user
+    // -> error pages in the layout -> CSRF -> routes.
+    router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
+    router.add(middleware: SecurityHeadersMiddleware())
+    let pages = ErrorPages(views: views, debug: configuration.debug)
+    router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: false))
+    router.add(middleware: SessionMiddleware<AppRequestContext>(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration))
+    router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe))
+    router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: true))
+    router.add(middleware: CSRFMiddleware())
+
+    AuthController(
+        database: database,
+        registry: registry,
+        views: views,
+        passwords: passwords,
+        rememberMe: rememberMe,
+        sessionStorage: sessionStorage
+    ).addRoutes(to: router, routes: &routes)
+    MainController(database: database, registry: registry, views: views, postsPerPage: configuration.postsPerPage)
+        .addRoutes(to: router, routes: &routes)
+    await pages.setRoutes(routes)
+    return router
+}

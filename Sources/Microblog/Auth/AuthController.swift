@@ -1,0 +1,183 @@
+import Foundation
+import Hummingbird
+import Logging
+import HummingbirdAuth
+
+/// Login, logout and registration (the tutorial's `auth` blueprint).
+struct AuthController: Sendable {
+    let database: AppDatabase
+    let registry: UserRegistry
+    let views: Views
+    let passwords: PasswordHasher
+    let rememberMe: RememberMe
+    let sessionStorage: SessionStorage<SessionState>
+
+    func addRoutes(to router: Router<AppRequestContext>, routes: inout RouteTable) {
+        router.get("/login", use: loginPage)
+        router.post("/login", use: login)
+        router.post("/logout", use: logout)
+        router.get("/register", use: registerPage)
+        router.post("/register", use: register)
+        routes.add("/login", methods: [.get, .post])
+        routes.add("/logout", methods: [.post])
+        routes.add("/register", methods: [.get, .post])
+    }
+
+    // MARK: Login
+
+    @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if context.currentUser != nil { return .redirect(to: "/index") }
+        return try renderLogin(context: context)
+    }
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if context.currentUser != nil { return .redirect(to: "/index") }
+        let form = context.form ?? FormData.empty
+        let fields: LoginForm
+        switch LoginForm.validate(form) {
+        case .failure(let errors):
+            return try renderLogin(context: context, username: usernameEcho(form), errors: errors)
+        case .success(let valid):
+            fields = valid
+        }
+        let user = try await database.user(usernameKey: IdentityKey(fields.username))
+        guard try await passwords.verify(fields.password, hash: user?.passwordHash), let user, let userID = user.id else {
+            context.logger.info("Failed login")
+            return try renderLogin(
+                context: context,
+                username: fields.username,
+                rememberMe: fields.rememberMe,
+                formErrors: ["Invalid username or password"]
+            )
+        }
+        // A new session id at login: whatever id the visitor had before is dropped.
+        if context.sessions.session != nil {
+            _ = try? await sessionStorage.delete(request: request)
+        }
+        context.sessions.createSession(SessionState(userID: userID))
+        var response = Response.redirect(to: SafeRedirect.target(request.uri.queryParameters["next"].map(String.init)))
+        if fields.rememberMe {
+            response.setCookie(try await rememberMe.issue(for: userID))
+        }
+        context.logger.info("User logged in", metadata: ["user_id": "\(userID)"])
+        return response
+    }
+
+    private func renderLogin(
+        context: AppRequestContext,
+        username: String = "",
+        rememberMe: Bool = false,
+        errors: FormErrors = FormErrors(),
+        formErrors: [String] = []
+    ) throws -> Response {
+        let csrfToken = context.csrfToken()
+        var layout = LayoutModel(title: "Sign In", context: context)
+        layout.csrfToken = csrfToken
+        let model = LoginPage(
+            layout: layout,
+            form: .init(
+                username: FieldModel(value: username, errors: errors["username"]),
+                password: FieldModel(errors: errors["password"])
+            ),
+            rememberMe: rememberMe,
+            formErrors: formErrors
+        )
+        return try views.page("login", model)
+    }
+
+    // MARK: Logout
+
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var response = Response.redirect(to: "/index")
+        if let token = request.cookies[RememberMe.cookieName]?.value, !token.isEmpty {
+            try await rememberMe.revoke(cookieValue: token)
+            response.setCookie(rememberMe.expiredCookie)
+        }
+        if let userID = context.currentUser?.id {
+            context.logger.info("User logged out", metadata: ["user_id": "\(userID)"])
+        }
+        context.sessions.clearSession()
+        return response
+    }
+
+    // MARK: Registration
+
+    @Sendable func registerPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if context.currentUser != nil { return .redirect(to: "/index") }
+        return try renderRegister(context: context, form: nil, errors: FormErrors())
+    }
+
+    @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if context.currentUser != nil { return .redirect(to: "/index") }
+        let form = context.form ?? FormData.empty
+        let fields: RegistrationForm
+        switch RegistrationForm.validate(form) {
+        case .failure(let errors):
+            return try renderRegister(context: context, form: form, errors: errors)
+        case .success(let valid):
+            fields = valid
+        }
+        let hash = try await passwords.hash(fields.password)
+        do throws(RegistryError) {
+            let user = try await registry.register(username: fields.username, email: fields.email, passwordHash: hash)
+            context.logger.info("User registered", metadata: ["user_id": "\(user.id ?? 0)"])
+        } catch {
+            var errors = FormErrors()
+            switch error {
+            case .usernameTaken: errors.add("Please use a different username.", to: "username")
+            case .emailTaken: errors.add("Please use a different email address.", to: "email")
+            case .store(let storeError): throw storeError
+            }
+            return try renderRegister(context: context, form: form, errors: errors)
+        }
+        context.flash("Congratulations, you are now a registered user!")
+        return .redirect(to: "/login")
+    }
+
+    private func renderRegister(context: AppRequestContext, form: FormData?, errors: FormErrors) throws -> Response {
+        let csrfToken = context.csrfToken()
+        var layout = LayoutModel(title: "Register", context: context)
+        layout.csrfToken = csrfToken
+        func echo(_ name: String) -> String {
+            if case .text(let value) = form?.text(name) { return value }
+            return ""
+        }
+        let model = RegisterPage(
+            layout: layout,
+            form: .init(
+                username: FieldModel(value: echo("username"), errors: errors["username"]),
+                email: FieldModel(value: echo("email"), errors: errors["email"]),
+                password: FieldModel(errors: errors["password"]),
+                password2: FieldModel(errors: errors["password2"])
+            )
+        )
+        return try views.page("register", model)
+    }
+
+    private func usernameEcho(_ form: FormData) -> String {
+        if case .text(let value) = form.text("username") { return value }
+        return ""
+    }
+}
+
+struct LoginPage: Sendable {
+    struct Form: Sendable {
+        var username: FieldModel
+        var password: FieldModel
+    }
+    var layout: LayoutModel
+    var form: Form
+    var rememberMe: Bool
+    var formErrors: [String]
+}
+
+struct RegisterPage: Sendable {
+    struct Form: Sendable {
+        var username: FieldModel
+        var email: FieldModel
+        var password: FieldModel
+        var password2: FieldModel
+    }
+    var layout: LayoutModel
+    var form: Form
+}

@@ -1,0 +1,44 @@
+import GRDB
+
+extension AppDatabase {
+    /// The schema's history. Shipped migrations are never edited: a change is a new migration.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: users, posts, sessions, remember tokens") { db in
+            try db.create(table: "user") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("username", .text).notNull()
+                    .check(sql: "length(username) BETWEEN 1 AND 64")
+                t.column("username_key", .text).notNull().unique()
+                t.column("email", .text).notNull()
+                    .check(sql: "length(email) BETWEEN 3 AND 120")
+                t.column("email_key", .text).notNull().unique()
+                t.column("password_hash", .text).notNull()
+                t.column("about_me", .text)
+                    .check(sql: "about_me IS NULL OR length(about_me) <= 140")
+                t.column("last_seen", .datetime).notNull()
+            }
+            try db.create(table: "post") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("body", .text).notNull()
+                    .check(sql: "length(body) BETWEEN 1 AND 140")
+                t.column("timestamp", .datetime).notNull().indexed()
+                t.column("user_id", .integer).notNull().references("user", onDelete: .cascade)
+            }
+            try db.create(index: "post_on_user_id_timestamp", on: "post", columns: ["user_id", "timestamp"])
+            try db.create(table: "session") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .blob).notNull()
+                t.column("expires_at", .double).indexed()
+            }
+            try db.create(table: "remember_token") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("selector", .text).notNull().unique()
+                t.column("validator_hash", .blob).notNull()
+                t.column("user_id", .integer).notNull().references("user", onDelete: .cascade)
+                t.column("expires_at", .double).notNull()
+            }
+        }
+        return migrator
+    }
+}

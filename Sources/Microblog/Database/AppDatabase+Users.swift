@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+
+/// The fields of a registration, already validated and normalised.
+struct NewUser: Sendable {
+    var username: String
+    var usernameKey: IdentityKey
+    var email: String
+    var emailKey: IdentityKey
+    var passwordHash: String
+}
+
+extension AppDatabase {
+    /// Inserts a user, checking inside the transaction that neither key is held.
+    /// - Throws: `.conflict(.username)` or `.conflict(.email)` when taken (by the check or by the UNIQUE index).
+    func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
+        try await write { db in
+            if try User.filter(User.usernameKeyColumn == new.usernameKey.rawValue).isEmpty(db) == false {
+                throw StoreError.conflict(.username)
+            }
+            if try User.filter(User.emailKeyColumn == new.emailKey.rawValue).isEmpty(db) == false {
+                throw StoreError.conflict(.email)
+            }
+            var user = User(
+                id: nil,
+                username: new.username,
+                usernameKey: new.usernameKey.rawValue,
+                email: new.email,
+                emailKey: new.emailKey.rawValue,
+                passwordHash: new.passwordHash,
+                aboutMe: nil,
+                lastSeen: now
+            )
+            try user.insert(db)
+            return user
+        }
+    }
+
+    /// Changes a user's username (spelling or key) and about-me text, checking inside the transaction that no
+    /// other user holds the new key.
+    /// - Throws: `.conflict(.username)` when another user holds it.
+    func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, aboutMe: String?) async throws(StoreError) {
+        try await write { db in
+            let holder = try Int64.fetchOne(
+                db,
+                sql: "SELECT id FROM user WHERE username_key = ? AND id <> ?",
+                arguments: [usernameKey.rawValue, userID]
+            )
+            if holder != nil { throw StoreError.conflict(.username) }
+            try db.execute(
+                sql: "UPDATE user SET username = ?, username_key = ?, about_me = ? WHERE id = ?",
+                arguments: [username, usernameKey.rawValue, aboutMe, userID]
+            )
+        }
+    }
+
+    /// Records that the user was seen at `date`.
+    func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE user SET last_seen = ? WHERE id = ?", arguments: [date, userID])
+        }
+    }
+
+    /// The user with this id, if any.
+    public func user(id: Int64) async throws(StoreError) -> User? {
+        try await read { db in try User.fetchOne(db, key: id) }
+    }
+
+    /// The user whose username normalises to `key`, if any.
+    func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
+        try await read { db in try User.filter(User.usernameKeyColumn == key.rawValue).fetchOne(db) }
+    }
+
+    /// All users holding this username key (the schema allows at most one; tests check that it holds).
+    public func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int {
+        try await read { db in try User.filter(User.usernameKeyColumn == key.rawValue).fetchCount(db) }
+    }
+}
+
+extension AppDatabase {
+    /// Adds a post by `authorID` and marks the author as seen, in one transaction.
+    func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
+        let fault = faults.betweenPostWrites
+        try await write { db in
+            var post = Post(id: nil, body: body, timestamp: now, userID: authorID)
+            try post.insert(db)
+            try fault?()
+            try db.execute(sql: "UPDATE user SET last_seen = ? WHERE id = ?", arguments: [now, authorID])
+        }
+    }
+
+    /// Posts of everyone (or of one author), newest first, `perPage` at a time; `page` counts from 1.
+    func posts(byAuthor authorID: Int64? = nil, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
+        let page = max(1, page)
+        return try await read { db in
+            var sql = """
+                SELECT post.id, post.body, post.timestamp, user.username, user.email
+                FROM post JOIN user ON user.id = post.user_id
+                """
+            var arguments: StatementArguments = []
+            if let authorID {
+                sql += " WHERE post.user_id = ?"
+                arguments += [authorID]
+            }
+            sql += " ORDER BY post.timestamp DESC, post.id DESC LIMIT ? OFFSET ?"
+            arguments += [perPage + 1, (page - 1) * perPage]
+            var items = try PostWithAuthor.fetchAll(db, sql: sql, arguments: arguments)
+            let hasOlder = items.count > perPage
+            if hasOlder { items.removeLast() }
+            return Page(items: items, number: page, hasNewer: page > 1, hasOlder: hasOlder)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+
+/// The microblog's storage: one SQLite database, migrated on open, with one method per write invariant.
+///
+/// Every write method is a single transaction (GRDB opens it as `BEGIN IMMEDIATE`), and every invariant that
+/// matters is also a constraint of the schema, so a bug above this layer cannot store a duplicate username.
+/// Methods throw ``StoreError``: GRDB's errors never travel further up.
+public struct AppDatabase: Sendable {
+    /// The GRDB writer (a `DatabasePool` in WAL mode for files).
+    let writer: any DatabaseWriter
+    /// Test-only hooks called inside write transactions; empty in production.
+    let faults: DatabaseFaults
+
+    /// Wraps a writer and runs the migrations.
+    /// - Throws: ``StoreError`` when the file is not a microblog database or cannot be migrated.
+    public init(_ writer: any DatabaseWriter, faults: DatabaseFaults = .none) throws(StoreError) {
+        self.writer = writer
+        self.faults = faults
+        do {
+            try Self.migrator.migrate(writer)
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    /// Opens (creating if needed) the SQLite file at `path` in WAL mode with a busy timeout.
+    /// - Parameters:
+    ///   - path: the database file.
+    ///   - busyTimeout: how long a write waits for another connection's lock before failing with `.busy`.
+    public static func openFile(
+        atPath path: String,
+        busyTimeout: Duration = .seconds(5),
+        faults: DatabaseFaults = .none
+    ) throws(StoreError) -> AppDatabase {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(TimeInterval(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
+        configuration.foreignKeysEnabled = true
+        configuration.maximumReaderCount = 8
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            // A file that is not a database passes the open: reading its schema is what fails.
+            try pool.read { db in _ = try db.tableExists("user") }
+            return try AppDatabase(pool, faults: faults)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    /// Runs `body` in one write transaction, converting GRDB's errors into ``StoreError``.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await writer.write(body)
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    /// Runs `body` on a read connection, converting GRDB's errors into ``StoreError``.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await writer.read(body)
+        } catch {
+            throw StoreError(error)
+        }
+    }
+}
+
+/// Faults a test injects inside write transactions, to prove that a failing request leaves no partial writes.
+public struct DatabaseFaults: Sendable {
+    /// Called inside ``AppDatabase/createPost(authorID:body:at:)`` after the post row is inserted and before the
+    /// author's `last_seen` is updated; throwing aborts the whole transaction.
+    public var betweenPostWrites: (@Sendable () throws -> Void)?
+
+    public init(betweenPostWrites: (@Sendable () throws -> Void)? = nil) {
+        self.betweenPostWrites = betweenPostWrites
+    }
+
+    /// No faults: production.
+    public static var none: DatabaseFaults { DatabaseFaults() }
+}

@@ -1,0 +1,69 @@
+import GRDB
+
+/// What can go wrong in storage, in the domain's words. GRDB's `DatabaseError` is converted here, once.
+public enum StoreError: Error, Sendable, Equatable {
+    /// A UNIQUE constraint refused the write; the associated value names the claimed field.
+    case conflict(UniqueField)
+    /// Another connection held the write lock past the busy timeout, or the database is read-only or full:
+    /// the request may succeed later (a 503, not a 500).
+    case unavailable(Unavailability)
+    /// The file is not a usable microblog database.
+    case notADatabase
+    /// Anything else: a server fault. The description is for the log only.
+    case failure(String)
+
+    /// The fields whose values are unique across users.
+    public enum UniqueField: Sendable, Equatable {
+        case username
+        case email
+        case other
+    }
+
+    /// Why the database cannot take the write now.
+    public enum Unavailability: Sendable, Equatable {
+        case busy
+        case readOnly
+        case full
+        case moved
+    }
+
+    init(_ error: any Error) {
+        if let error = error as? StoreError {
+            self = error
+            return
+        }
+        guard let error = error as? DatabaseError else {
+            self = .failure(String(describing: error))
+            return
+        }
+        switch error.extendedResultCode {
+        case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
+            let message = error.message ?? ""
+            if message.contains("username_key") {
+                self = .conflict(.username)
+            } else if message.contains("email_key") {
+                self = .conflict(.email)
+            } else {
+                self = .conflict(.other)
+            }
+            return
+        case .SQLITE_READONLY_DBMOVED:
+            self = .unavailable(.moved)
+            return
+        default:
+            break
+        }
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            self = .unavailable(.busy)
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
+            self = .unavailable(.readOnly)
+        case .SQLITE_FULL, .SQLITE_IOERR:
+            self = .unavailable(.full)
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            self = .notADatabase
+        default:
+            self = .failure(error.description)
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+
+/// A registered user as stored: the name as typed, its normalised key, and the profile.
+public struct User: Codable, Sendable, Equatable, Identifiable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "user"
+
+    public var id: Int64?
+    /// The username as the user typed it: what pages show.
+    public var username: String
+    /// ``IdentityKey`` of the username: what uniqueness is decided on.
+    var usernameKey: String
+    public var email: String
+    var emailKey: String
+    var passwordHash: String
+    public var aboutMe: String?
+    public var lastSeen: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, username, email
+        case usernameKey = "username_key"
+        case emailKey = "email_key"
+        case passwordHash = "password_hash"
+        case aboutMe = "about_me"
+        case lastSeen = "last_seen"
+    }
+
+    static let usernameKeyColumn = Column(CodingKeys.usernameKey)
+    static let emailKeyColumn = Column(CodingKeys.emailKey)
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+/// A post as stored.
+struct Post: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "post"
+
+    var id: Int64?
+    var body: String
+    var timestamp: Date
+    var userID: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id, body, timestamp
+        case userID = "user_id"
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+/// A post with what a page needs of its author.
+public struct PostWithAuthor: Sendable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var body: String
+    public var timestamp: Date
+    public var authorName: String
+    public var authorEmail: String
+
+    public init(row: Row) throws {
+        id = row["id"]
+        body = row["body"]
+        timestamp = row["timestamp"]
+        authorName = row["username"]
+        authorEmail = row["email"]
+    }
+}
+
+/// One page of a longer list, newest first.
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var number: Int
+    public var hasNewer: Bool
+    public var hasOlder: Bool
+}

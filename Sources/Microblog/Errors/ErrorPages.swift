@@ -1,0 +1,241 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Where every error that reaches the top of a request ends up: it picks the status, logs once with context,
+/// and renders the page inside the site layout.
+///
+/// Promises: a 500 page says "An unexpected error has occurred" and a short reference, and nothing of the
+/// error (no SQL, table names, paths or messages); the reference and the full description go to the log at
+/// ERROR. Client errors are logged at INFO without a stack. If the layout itself cannot be rendered, a static page
+/// with the same status is served. In debug mode a 500 shows a detailed page instead.
+public actor ErrorPages {
+    private let views: Views
+    private let debug: Bool
+    /// The site's routes, to tell a wrong method (405) from an unknown path (404).
+    private var routes = RouteTable()
+
+    init(views: Views, debug: Bool) {
+        self.views = views
+        self.debug = debug
+    }
+
+    /// Sets the routes once the controllers have added them.
+    func setRoutes(_ routes: RouteTable) {
+        self.routes = routes
+    }
+
+    /// The response for `error`, thrown while answering `request`.
+    func response(for error: any Error, request: Request, context: AppRequestContext, withLayout: Bool) -> Response {
+        switch classify(error, request: request) {
+        case .client(let pageError):
+            context.logger.info(
+                "\(pageError.status.code) \(request.method) \(request.uri.path)",
+                metadata: ["error": "\(pageError)"]
+            )
+            return clientErrorPage(pageError, context: context, withLayout: withLayout)
+        case .fault:
+            let reference = Self.makeReference()
+            context.logger.error(
+                "Exception on \(request.method) \(request.uri.path)",
+                metadata: [
+                    "reference": .string(reference),
+                    "method": .string(request.method.rawValue),
+                    "path": .string(request.uri.path),
+                    "user_id": .string(context.currentUser?.id.map(String.init) ?? "anonymous"),
+                    "error": .string(ErrorDescription.full(error)),
+                ]
+            )
+            if debug {
+                return debugPage(error, reference: reference, request: request, context: context)
+            }
+            let model = ServerErrorModel(layout: layout(context, withLayout: withLayout, title: "Error"), correlationID: reference)
+            return render("errors/500", model, status: .internalServerError, fallback: "An unexpected error has occurred")
+        }
+    }
+
+    private enum Classification {
+        case client(PageError)
+        case fault
+    }
+
+    private func classify(_ error: any Error, request: Request) -> Classification {
+        var pageError: PageError?
+        switch error {
+        case let error as PageError:
+            pageError = error
+        case let error as StoreError:
+            pageError = Self.pageError(for: error)
+        case let error as RegistryError:
+            if case .store(let store) = error { pageError = Self.pageError(for: store) }
+        case let error as any HTTPResponseError:
+            pageError = PageError(status: error.status)
+        default:
+            break
+        }
+        guard var pageError else { return .fault }
+        if pageError == .notFound, let allowed = routes.allowedMethods(for: request.uri.path), !allowed.contains(request.method) {
+            pageError = .methodNotAllowed(allowed: allowed)
+        }
+        return .client(pageError)
+    }
+
+    private static func pageError(for error: StoreError) -> PageError? {
+        if case .unavailable = error { return .serviceUnavailable(retryAfterSeconds: 5) }
+        return nil
+    }
+
+    private func clientErrorPage(_ error: PageError, context: AppRequestContext, withLayout: Bool) -> Response {
+        let layout = layout(context, withLayout: withLayout, title: error.text.heading)
+        var response: Response
+        if error == .notFound {
+            response = render("errors/404", NotFoundModel(layout: layout), status: .notFound, fallback: "File Not Found")
+        } else {
+            let model = StatusPageModel(layout: layout, heading: error.text.heading, message: error.text.message)
+            response = render("errors/status", model, status: error.status, fallback: error.text.heading)
+        }
+        switch error {
+        case .methodNotAllowed(let allowed):
+            response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+        case .tooManyRequests(let seconds), .serviceUnavailable(let seconds):
+            response.headers[.retryAfter] = String(seconds)
+        default:
+            break
+        }
+        return response
+    }
+
+    private func debugPage(_ error: any Error, reference: String, request: Request, context: AppRequestContext) -> Response {
+        let model = DebugPageModel(
+            layout: layout(context, withLayout: true, title: "Debug"),
+            errorType: String(reflecting: type(of: error)),
+            message: String(describing: error),
+            chain: ErrorDescription.chain(error),
+            location: (error as? any LocatedError)?.location,
+            method: request.method.rawValue,
+            path: request.uri.description,
+            headers: request.headers.map { field in
+                DebugPageModel.Header(name: field.name.rawName, value: Self.maskedHeader(field))
+            },
+            correlationID: reference
+        )
+        return render("errors/debug", model, status: .internalServerError, fallback: "An unexpected error has occurred")
+    }
+
+    private static func maskedHeader(_ field: HTTPField) -> String {
+        switch field.name {
+        case .cookie, .setCookie, .authorization, .proxyAuthorization: "<masked>"
+        default: field.value
+        }
+    }
+
+    private func layout(_ context: AppRequestContext, withLayout: Bool, title: String) -> LayoutModel? {
+        withLayout ? LayoutModel(title: title, context: context) : nil
+    }
+
+    /// Renders the page, or a static page with the same status if rendering fails.
+    private func render(_ template: String, _ model: some Sendable, status: HTTPResponse.Status, fallback heading: String) -> Response {
+        if let response = try? views.page(template, model, status: status) {
+            return response
+        }
+        return Self.staticPage(status: status, heading: heading)
+    }
+
+    /// A page that needs nothing to render: no templates, no database.
+    static func staticPage(status: HTTPResponse.Status, heading: String) -> Response {
+        let html = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(heading) - Microblog</title></head>
+            <body><h1>\(heading)</h1><p><a href="/index">Back</a></p></body></html>
+            """
+        return .html(html, status: status)
+    }
+
+    /// A short random reference that ties a 500 page to its log record.
+    static func makeReference() -> String {
+        String(UInt32.random(in: 0...UInt32.max), radix: 16, uppercase: false)
+            .leftPadded(to: 8)
+    }
+}
+
+/// An error that knows where it was raised, for the debug page.
+public protocol LocatedError: Error {
+    var location: String { get }
+}
+
+/// An error that wraps another, for the debug page's chain.
+public protocol ChainedError: Error {
+    var underlyingError: any Error { get }
+}
+
+/// How an error is described in the log and on the debug page.
+enum ErrorDescription {
+    static func full(_ error: any Error) -> String {
+        chain(error).joined(separator: " <- ")
+    }
+
+    static func chain(_ error: any Error) -> [String] {
+        var links: [String] = []
+        var current: (any Error)? = error
+        while let error = current, links.count < 16 {
+            links.append("\(String(reflecting: type(of: error))): \(String(describing: error))")
+            current = (error as? any ChainedError)?.underlyingError
+        }
+        return links
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}
+
+struct NotFoundModel: Sendable {
+    var layout: LayoutModel?
+}
+
+struct ServerErrorModel: Sendable {
+    var layout: LayoutModel?
+    var correlationID: String
+}
+
+struct StatusPageModel: Sendable {
+    var layout: LayoutModel?
+    var heading: String
+    var message: String
+}
+
+struct DebugPageModel: Sendable {
+    struct Header: Sendable {
+        var name: String
+        var value: String
+    }
+    var layout: LayoutModel?
+    var errorType: String
+    var message: String
+    var chain: [String]
+    var location: String?
+    var method: String
+    var path: String
+    var headers: [Header]
+    var correlationID: String
+}
+
+/// Hands every error thrown below it to ``ErrorPages``. Placed twice: inside, below the current-user middleware,
+/// to render pages in the layout; outside, around everything, with static pages for errors of the session and
+/// user lookups themselves.
+struct ErrorPagesMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let pages: ErrorPages
+    let withLayout: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return await pages.response(for: error, request: request, context: context, withLayout: withLayout)
+        }
+    }
+}

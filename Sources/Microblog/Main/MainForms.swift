@@ -1,0 +1,35 @@
+import Foundation
+
+/// The "Say something" form.
+struct PostForm: Sendable {
+    var body: String
+
+    static func validate(_ form: FormData) -> Result<PostForm, FormErrors> {
+        var errors = FormErrors()
+        let body = form.text("post", kind: .multiLine, required: true, errors: &errors)
+        if let body, !(1...140).contains(body.unicodeScalars.count) {
+            errors.add("Field must be between 1 and 140 characters long.", to: "post")
+        }
+        guard let body, errors.isEmpty else { return .failure(errors) }
+        return .success(PostForm(body: body))
+    }
+}
+
+/// The profile editor: username and about_me.
+struct EditProfileForm: Sendable {
+    var username: String
+    var aboutMe: String?
+
+    static func validate(_ form: FormData) -> Result<EditProfileForm, FormErrors> {
+        var errors = FormErrors()
+        let username = form.text("username", kind: .singleLine, required: true, errors: &errors)?
+            .trimmingCharacters(in: .whitespaces)
+        let aboutMe = form.text("about_me", kind: .multiLine, required: false, errors: &errors)
+        if let username { IdentityRules.checkUsername(username, errors: &errors) }
+        if let aboutMe, aboutMe.unicodeScalars.count > 140 {
+            errors.add("Field cannot be longer than 140 characters.", to: "about_me")
+        }
+        guard let username, let aboutMe, errors.isEmpty else { return .failure(errors) }
+        return .success(EditProfileForm(username: username, aboutMe: aboutMe.isEmpty ? nil : aboutMe))
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+/// The only code that decides who holds a username or an e-mail address.
+///
+/// Its promise: of any number of concurrent claims on one ``IdentityKey``, at most one succeeds, and the loser
+/// gets ``RegistryError/usernameTaken`` or ``RegistryError/emailTaken``, never a server error.
+/// - Within the process, a claim is reserved synchronously, with no suspension point between the check and the
+///   reservation, before the first `await`; the reservation is released in `defer`. Actor re-entrancy cannot
+///   interleave two claims on one key.
+/// - The write that persists a claim is one transaction that checks again inside it, and the UNIQUE indexes on
+///   the keys are the backstop across processes: a constraint violation from any path becomes the same error.
+public actor UserRegistry {
+    private let database: AppDatabase
+    private let hooks: RegistryHooks
+    private let clock: @Sendable () -> Date
+    /// Keys with a claim in flight, and who is claiming each.
+    private var claims: [Claim: Claimant] = [:]
+
+    /// A claimed key of one field: a username and an e-mail address never collide.
+    private struct Claim: Hashable {
+        var field: StoreError.UniqueField
+        var key: IdentityKey
+    }
+
+    /// Who is claiming a key: one registration attempt, or an existing user renaming.
+    private enum Claimant: Equatable {
+        case registration(UUID)
+        case user(Int64)
+    }
+
+    public init(database: AppDatabase, hooks: RegistryHooks = .none, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.hooks = hooks
+        self.clock = clock
+    }
+
+    /// Registers a new user holding `username` and `email`.
+    /// - Parameter passwordHash: the hash, computed by the caller outside this actor.
+    /// - Throws: ``RegistryError/usernameTaken``, ``RegistryError/emailTaken``, or ``RegistryError/store(_:)``.
+    public func register(username: String, email: String, passwordHash: String) async throws(RegistryError) -> User {
+        let usernameKey = IdentityKey(username)
+        let emailKey = IdentityKey(email)
+        let claimant = Claimant.registration(UUID())
+        let usernameClaim = Claim(field: .username, key: usernameKey)
+        let emailClaim = Claim(field: .email, key: emailKey)
+        try reserve(usernameClaim, for: claimant, orThrow: .usernameTaken)
+        defer { release(usernameClaim, for: claimant) }
+        try reserve(emailClaim, for: claimant, orThrow: .emailTaken)
+        defer { release(emailClaim, for: claimant) }
+
+        await hooks.beforePersist(usernameKey)
+        let new = NewUser(
+            username: username,
+            usernameKey: usernameKey,
+            email: email,
+            emailKey: emailKey,
+            passwordHash: passwordHash
+        )
+        do {
+            return try await database.insertUser(new, at: clock())
+        } catch {
+            throw RegistryError(error)
+        }
+    }
+
+    /// Changes the username and about-me text of user `userID`. Keeping one's own name, in any spelling, is allowed.
+    /// - Throws: ``RegistryError/usernameTaken`` when another user holds the name, or ``RegistryError/store(_:)``.
+    public func updateProfile(userID: Int64, username: String, aboutMe: String?) async throws(RegistryError) {
+        let usernameKey = IdentityKey(username)
+        let claimant = Claimant.user(userID)
+        let usernameClaim = Claim(field: .username, key: usernameKey)
+        try reserve(usernameClaim, for: claimant, orThrow: .usernameTaken)
+        defer { release(usernameClaim, for: claimant) }
+
+        await hooks.beforePersist(usernameKey)
+        do {
+            try await database.updateProfile(userID: userID, username: username, usernameKey: usernameKey, aboutMe: aboutMe)
+        } catch {
+            throw RegistryError(error)
+        }
+    }
+
+    /// How many claims are in flight (zero whenever the registry is idle).
+    public var claimsInFlight: Int { claims.count }
+
+    /// Takes the reservation, or throws if someone else holds it. Synchronous: nothing can interleave.
+    private func reserve(_ claim: Claim, for claimant: Claimant, orThrow error: RegistryError) throws(RegistryError) {
+        if let holder = claims[claim], holder != claimant { throw error }
+        claims[claim] = claimant
+    }
+
+    private func release(_ claim: Claim, for claimant: Claimant) {
+        if claims[claim] == claimant { claims[claim] = nil }
+    }
+}
+
+/// Why a claim failed.
+public enum RegistryError: Error, Sendable, Equatable {
+    case usernameTaken
+    case emailTaken
+    /// Storage failed for a reason other than the claim (busy, read-only, a fault).
+    case store(StoreError)
+
+    init(_ error: StoreError) {
+        switch error {
+        case .conflict(.username): self = .usernameTaken
+        case .conflict(.email): self = .emailTaken
+        default: self = .store(error)
+        }
+    }
+}
+
+/// Points where a test suspends a claim, to make a race happen on schedule.
+public struct RegistryHooks: Sendable {
+    /// Awaited after the reservation is taken and before the database write.
+    public var beforePersist: @Sendable (IdentityKey) async -> Void
+
+    public init(beforePersist: @escaping @Sendable (IdentityKey) async -> Void = { _ in }) {
+        self.beforePersist = beforePersist
+    }
+
+    /// No hooks: production.
+    public static var none: RegistryHooks { RegistryHooks() }
+}

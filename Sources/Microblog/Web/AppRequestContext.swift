@@ -1,0 +1,23 @@
+import Hummingbird
+import HummingbirdAuth
+import Logging
+
+/// The per-request state the microblog's middleware and controllers share.
+public struct AppRequestContext: SessionRequestContext, RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let sessions: SessionContext<SessionState>
+    /// The logged-in user, set by ``CurrentUserMiddleware``.
+    public var currentUser: User?
+    /// The parsed form of a POST, set by ``CSRFMiddleware`` once its token is verified.
+    public var form: FormData?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        sessions = .init()
+        currentUser = nil
+        form = nil
+    }
+
+    /// Form bodies are small: anything larger is a 413.
+    public var maxUploadSize: Int { FormData.maximumBodySize }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Hummingbird
+import Logging
+import HummingbirdAuth
+
+/// Finds the logged-in user (from the session, or from a remember-me cookie, which starts a new session), and
+/// records `last_seen` at most once a minute per user so that reading pages does not make every GET a write.
+struct CurrentUserMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let database: AppDatabase
+    let rememberMe: RememberMe
+    let lastSeenInterval: TimeInterval = 60
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        var expireRememberCookie = false
+        if let userID = context.sessions.session?.userID {
+            context.currentUser = try await database.user(id: userID)
+            if context.currentUser == nil {
+                context.sessions.clearSession()
+            }
+        } else if let token = request.cookies[RememberMe.cookieName]?.value, !token.isEmpty {
+            if let userID = try await rememberMe.userID(for: token), let user = try await database.user(id: userID) {
+                context.currentUser = user
+                context.sessions.createSession(SessionState(userID: userID))
+            } else {
+                context.logger.warning("Ignoring an invalid remember-me cookie")
+                expireRememberCookie = true
+            }
+        }
+        if let user = context.currentUser, let id = user.id {
+            let now = Date()
+            if now.timeIntervalSince(user.lastSeen) >= lastSeenInterval {
+                try await database.touchLastSeen(userID: id, at: now)
+                context.currentUser?.lastSeen = now
+            }
+        }
+        var response = try await next(request, context)
+        if expireRememberCookie {
+            response.setCookie(rememberMe.expiredCookie)
+        }
+        return response
+    }
+}

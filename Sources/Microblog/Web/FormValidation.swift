@@ -1,0 +1,107 @@
+/// Per-field messages of a submitted form, in the tutorial's (WTForms') words.
+struct FormErrors: Error, Sendable, Equatable {
+    private(set) var byField: [String: [String]] = [:]
+
+    var isEmpty: Bool { byField.isEmpty }
+
+    subscript(field: String) -> [String] { byField[field] ?? [] }
+
+    mutating func add(_ message: String, to field: String) {
+        byField[field, default: []].append(message)
+    }
+
+    static let required = "This field is required."
+    static let invalidCharacters = "This field contains characters that are not allowed."
+}
+
+/// The kinds of text a form field may hold.
+enum TextKind {
+    /// One line: no control characters at all.
+    case singleLine
+    /// Free text: line breaks and tabs allowed, other control characters not.
+    case multiLine
+}
+
+extension FormData {
+    /// The field's text, or nil with a message added: missing or blank ("This field is required." when `required`),
+    /// invalid UTF-8, NUL or other control characters.
+    func text(_ name: String, kind: TextKind, required: Bool, errors: inout FormErrors) -> String? {
+        switch text(name) {
+        case .missing:
+            if required { errors.add(FormErrors.required, to: name) }
+            return required ? nil : ""
+        case .invalid:
+            errors.add(FormErrors.invalidCharacters, to: name)
+            return nil
+        case .text(let value):
+            if value.unicodeScalars.contains(where: { !Self.isAllowed($0, kind: kind) }) {
+                errors.add(FormErrors.invalidCharacters, to: name)
+                return nil
+            }
+            if required, value.allSatisfy(\.isWhitespace) {
+                errors.add(FormErrors.required, to: name)
+                return nil
+            }
+            return value
+        }
+    }
+
+    /// An HTML checkbox: `y` (WTForms) or `on` (a browser's default) is checked.
+    func checkbox(_ name: String) -> Bool {
+        guard case .text(let value) = text(name) else { return false }
+        return ["y", "on", "true", "1"].contains(value.lowercased())
+    }
+
+    private static func isAllowed(_ scalar: Unicode.Scalar, kind: TextKind) -> Bool {
+        if kind == .multiLine, scalar == "\n" || scalar == "\r" || scalar == "\t" { return true }
+        switch scalar.properties.generalCategory {
+        case .control, .surrogate, .unassigned, .privateUse: return false
+        case .format: return scalar != "\u{202E}" && scalar != "\u{202D}"
+        default: return true
+        }
+    }
+}
+
+/// The rules for usernames and e-mail addresses, shared by registration and the profile editor.
+enum IdentityRules {
+    static let usernameLength = 1...64
+    static let emailLength = 3...120
+
+    static func checkUsername(_ username: String, field: String = "username", errors: inout FormErrors) {
+        let count = username.unicodeScalars.count
+        if !usernameLength.contains(count) {
+            errors.add("Field must be between 1 and 64 characters long.", to: field)
+        } else if !username.unicodeScalars.allSatisfy(isUsernameScalar) {
+            errors.add("Usernames may contain only letters, digits, '_', '-' and '.'.", to: field)
+        }
+    }
+
+    static func isUsernameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar == "_" || scalar == "-" || scalar == "." { return true }
+        if scalar.properties.isAlphabetic { return true }
+        if scalar.properties.generalCategory == .nonspacingMark || scalar.properties.generalCategory == .spacingMark { return true }
+        return scalar.properties.numericType == .decimal
+    }
+
+    static func checkEmail(_ email: String, errors: inout FormErrors) {
+        guard emailLength.contains(email.unicodeScalars.count), isPlausibleEmail(email) else {
+            errors.add("Invalid email address.", to: "email")
+            return
+        }
+    }
+
+    /// One `@`, a non-empty local part, a dotted domain of letters, digits and hyphens, no spaces or controls.
+    static func isPlausibleEmail(_ email: String) -> Bool {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return false }
+        let local = parts[0]
+        let domain = parts[1]
+        guard !local.contains(where: { $0.isWhitespace || "()<>,;:\\\"[]".contains($0) }) else { return false }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { return false }
+        return labels.allSatisfy { label in
+            !label.isEmpty && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType == .decimal || $0 == "-" }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import HummingbirdAuth
+
+/// What the base layout needs: the title, who is logged in, the CSRF token of the logout form, flashed messages.
+struct LayoutModel: Sendable {
+    var title: String?
+    var currentUser: NavUser?
+    var csrfToken: String
+    var flashes: [String]
+    /// Stored, not computed: Mustache reads models through `Mirror`, which sees stored properties only.
+    var hasFlashes: Bool
+
+    /// The logged-in user as the navigation bar shows them.
+    struct NavUser: Sendable {
+        var username: String
+        var profilePath: String
+    }
+
+    /// Builds the layout for this request, taking (and so clearing) the session's flashed messages.
+    init(title: String?, context: AppRequestContext) {
+        self.title = title
+        self.currentUser = context.currentUser.map { NavUser(username: $0.username, profilePath: UserPath.of($0.username)) }
+        let session = context.sessions.session
+        self.csrfToken = session?.csrfToken ?? ""
+        self.flashes = session?.flashes ?? []
+        self.hasFlashes = !flashes.isEmpty
+        if hasFlashes {
+            context.sessions.withLockedSession { $0?.flashes = [] }
+        }
+    }
+}
+
+/// One form field as a page shows it: the value to put back and its messages.
+struct FieldModel: Sendable {
+    var value: String
+    var errors: [String]
+
+    init(value: String = "", errors: [String] = []) {
+        self.value = value
+        self.errors = errors
+    }
+}
+
+/// A post as listed on a page.
+struct PostModel: Sendable {
+    var body: String
+    var authorName: String
+    var authorPath: String
+    var avatarURL: String
+
+    init(_ post: PostWithAuthor) {
+        body = post.body
+        authorName = post.authorName
+        authorPath = UserPath.of(post.authorName)
+        avatarURL = Gravatar.url(email: post.authorEmail, size: 36)
+    }
+}
+
+/// Newer/Older links of a paginated list.
+struct PaginationModel: Sendable {
+    var newerURL: String?
+    var olderURL: String?
+
+    init?(page: Page<PostWithAuthor>, basePath: String) {
+        guard page.hasNewer || page.hasOlder else { return nil }
+        newerURL = page.hasNewer ? "\(basePath)?page=\(page.number - 1)" : nil
+        olderURL = page.hasOlder ? "\(basePath)?page=\(page.number + 1)" : nil
+    }
+}
+
+/// Links to user pages: the name percent-encoded as one path segment.
+enum UserPath {
+    static func of(_ username: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return "/user/" + (username.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
+    }
+}
+
+extension AppRequestContext {
+    /// The session's CSRF token, starting a session for an anonymous visitor who is about to see a form.
+    func csrfToken() -> String {
+        if let token = sessions.session?.csrfToken { return token }
+        let session = SessionState()
+        sessions.createSession(session)
+        return session.csrfToken
+    }
+
+    /// Shows `message` once on the next page.
+    func flash(_ message: String) {
+        if sessions.session == nil { sessions.createSession(SessionState()) }
+        sessions.withLockedSession { $0?.flashes.append(message) }
+    }
+}

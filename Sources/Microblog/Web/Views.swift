@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import Mustache
+
+/// The Mustache templates, loaded once, rendered with typed view models, every value escaped per Unicode scalar.
+public struct Views: Sendable {
+    /// The name of ``ScalarHTMLContentType``; every template and partial declares it with
+    /// `{{% CONTENT_TYPE: SCALAR_HTML }}`.
+    public static let contentTypeName = "SCALAR_HTML"
+    let library: MustacheLibrary
+
+    /// Loads every template from the package's resources.
+    public static func load() async throws -> Views {
+        MustacheContentTypes.register(ScalarHTMLContentType(), named: contentTypeName)
+        guard let directory = Bundle.module.resourceURL?.appendingPathComponent("Templates").path else {
+            throw ViewError.templatesMissing
+        }
+        return Views(library: try await MustacheLibrary(directory: directory))
+    }
+
+    /// The folder the templates are loaded from (tests read it to check every template).
+    public static var templateDirectory: URL? {
+        Bundle.module.resourceURL?.appendingPathComponent("Templates")
+    }
+
+    /// Renders `template` with `model`.
+    /// - Throws: ``ViewError/templateMissing(_:)`` for an unknown template name.
+    public func render(_ template: String, _ model: some Sendable) throws(ViewError) -> String {
+        guard let html = library.render(model, withTemplate: template) else { throw .templateMissing(template) }
+        return html
+    }
+
+    /// A page: rendered HTML with the given status.
+    public func page(_ template: String, _ model: some Sendable, status: HTTPResponse.Status = .ok) throws(ViewError) -> Response {
+        .html(try render(template, model), status: status)
+    }
+}
+
+/// Why a page could not be rendered.
+public enum ViewError: Error, Sendable, Equatable {
+    case templatesMissing
+    case templateMissing(String)
+}
+
+/// HTML escaping per Unicode scalar. swift-mustache's own escaper walks grapheme clusters, so a `"` followed by
+/// a combining mark is one cluster that matches no replacement and leaves the attribute raw.
+struct ScalarHTMLContentType: MustacheContentType {
+    func escapeText(_ text: String) -> String {
+        var output = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "<": output.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": output.append(contentsOf: "&gt;".unicodeScalars)
+            case "&": output.append(contentsOf: "&amp;".unicodeScalars)
+            case "\"": output.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": output.append(contentsOf: "&#39;".unicodeScalars)
+            default: output.append(scalar)
+            }
+        }
+        return String(output)
+    }
+}
+
+extension Response {
+    /// An HTML page, `text/html; charset=utf-8`.
+    static func html(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: html))
+        )
+    }
+
+    /// A 302 to a path on this site.
+    static func redirect(to path: String) -> Response {
+        Response(status: .found, headers: [.location: path])
+    }
+}
