@@ -1,0 +1,224 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import Microblog
+
+@Suite("Registration, login and logout")
+struct AuthControllerTests {
+    @Test("A new user registers, is sent to the login page, and the user exists")
+    func registerHappyPath() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            let page = try await browser.register("alice")
+            #expect(page.status == .found)
+            #expect(page.location == "/login")
+            let login = try await browser.get("/login")
+            #expect(login.contains("Congratulations, you are now a registered user!"))
+        }
+        let database = try env.openDatabase()
+        let alice = try await database.user(usernameKey: IdentityKey("alice"))
+        #expect(alice?.email == "alice@example.com")
+        #expect(alice?.passwordHash.hasPrefix("$2") == true)
+    }
+
+    @Test("Registration form errors re-render the form at 200 with the tutorial's messages")
+    func registrationValidation() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.register("alice")
+
+            let taken = try await browser.register("ALICE", email: "other@example.com")
+            #expect(taken.status == .ok)
+            #expect(taken.contains("Please use a different username."))
+
+            let emailTaken = try await browser.register("bob", email: "Alice@Example.com")
+            #expect(emailTaken.status == .ok)
+            #expect(emailTaken.contains("Please use a different email address."))
+
+            let mismatch = try await browser.post("/register", [
+                ("username", "carol"), ("email", "carol@example.com"),
+                ("password", "password-one"), ("password2", "password-two"),
+            ])
+            #expect(mismatch.status == .ok)
+            #expect(mismatch.contains("Field must be equal to password."))
+            #expect(!mismatch.contains("password-one"), "passwords are never echoed")
+
+            let missing = try await browser.post("/register", [("username", "dave")])
+            #expect(missing.status == .ok)
+            #expect(missing.contains("This field is required."))
+            #expect(missing.inputValue(named: "username") == "dave")
+
+            let blank = try await browser.post("/register", [
+                ("username", "   "), ("email", "x@example.com"), ("password", "12345678"), ("password2", "12345678"),
+            ])
+            #expect(blank.contains("This field is required."))
+
+            let badName = try await browser.register("bad name!")
+            #expect(badName.contains("Usernames may contain only letters"))
+
+            let badEmail = try await browser.register("erin", email: "not-an-address")
+            #expect(badEmail.contains("Invalid email address."))
+
+            let shortPassword = try await browser.register("frank", password: "short")
+            #expect(shortPassword.contains("Field must be between 8 and 1024 characters long."))
+
+            let crlfEmail = try await browser.register("gina", email: "gina@example.com\r\nBcc: x@evil.com")
+            #expect(crlfEmail.status == .ok)
+            #expect(crlfEmail.contains("not allowed"))
+        }
+        let database = try env.openDatabase()
+        for name in ["carol", "dave", "bad name!", "erin", "frank", "gina"] {
+            #expect(try await database.countUsers(usernameKey: IdentityKey(name)) == 0)
+        }
+    }
+
+    @Test("Login works for the right password and says the same for an unknown user and a wrong password")
+    func login() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.register("alice")
+            let wrong = try await browser.login("alice", password: "wrong-password")
+            #expect(wrong.status == .ok)
+            #expect(wrong.contains("Invalid username or password"))
+            let unknown = try await browser.login("nobody", password: "wrong-password")
+            #expect(unknown.status == .ok)
+            #expect(unknown.contains("Invalid username or password"))
+
+            let before = browser.cookie("session")
+            let ok = try await browser.login("Alice", password: "pw-alice-pw")
+            #expect(ok.status == .found)
+            #expect(ok.location == "/index")
+            #expect(browser.cookie("session") != nil)
+            #expect(browser.cookie("session") != before, "a new session id at login")
+            let home = try await browser.get("/index")
+            #expect(home.status == .ok)
+            #expect(home.contains("Hi, alice!"))
+            #expect(home.headers[.contentType] == "text/html; charset=utf-8")
+        }
+    }
+
+    @Test("A session cookie is HttpOnly and SameSite=Lax")
+    func cookieAttributes() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let page = try await client.executeRequest(uri: "/login", method: .get, headers: [:], body: nil)
+            let cookie = try #require(page.headers[values: .setCookie].first { $0.hasPrefix("session=") })
+            #expect(cookie.contains("HttpOnly"))
+            #expect(cookie.contains("SameSite=Lax"))
+            #expect(!cookie.contains("Secure"))
+        }
+    }
+
+    @Test("Logout is a POST with CSRF; a GET logs nobody out; a copied cookie stops working after logout")
+    func logout() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let stolen = try #require(browser.cookie("session"))
+
+            let get = try await browser.get("/logout")
+            #expect(get.status == .methodNotAllowed)
+            #expect(try await browser.get("/index").status == .ok)
+
+            let noToken = try await browser.post("/logout", [], csrf: false)
+            #expect(noToken.status == .badRequest)
+            #expect(try await browser.get("/index").status == .ok)
+
+            let out = try await browser.logout()
+            #expect(out.status == .found)
+            #expect(try await browser.get("/index").status == .found)
+
+            let replay = Browser(client)
+            replay.setCookie("session", stolen)
+            let replayed = try await replay.get("/index")
+            #expect(replayed.status == .found)
+            #expect(replayed.location == "/login?next=/index")
+        }
+    }
+
+    @Test("Remember me keeps the user logged in after the session is gone; logout revokes the token")
+    func rememberMe() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.register("alice")
+            try await browser.login("alice", rememberMe: true)
+            let token = try #require(browser.cookie("remember_token"))
+
+            // A browser restart: the session cookie is gone, the remember cookie stays.
+            let restarted = Browser(client)
+            restarted.setCookie("remember_token", token)
+            let home = try await restarted.get("/index")
+            #expect(home.status == .ok)
+            #expect(home.contains("Hi, alice!"))
+
+            _ = try await restarted.logout()
+            let again = Browser(client)
+            again.setCookie("remember_token", token)
+            #expect(try await again.get("/index").status == .found, "a revoked token logs nobody in")
+
+            let forged = Browser(client)
+            forged.setCookie("remember_token", token.prefix(while: { $0 != "." }) + ".forged")
+            #expect(try await forged.get("/index").status == .found)
+        }
+    }
+
+    @Test("Without remember me, no remember cookie is set")
+    func noRememberMe() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            #expect(browser.cookie("remember_token") == nil)
+        }
+    }
+
+    @Test("After login, next is followed only when it is a path on this site", arguments: [
+        ("/user/alice", "/user/alice"),
+        ("/edit_profile?x=1", "/edit_profile?x=1"),
+        ("//evil.com", "/index"),
+        ("///evil.com", "/index"),
+        ("/\\evil.com", "/index"),
+        ("https://evil.com", "/index"),
+        ("https:evil.com", "/index"),
+        ("/%2F/evil.com", "/index"),
+        ("/%5Cevil.com", "/index"),
+        ("/ok%0d%0aSet-Cookie:x=y", "/index"),
+        ("evil.com", "/index"),
+    ])
+    func nextRedirect(next: String, expected: String) async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.register("alice")
+            let page = try await browser.login("alice", next: next)
+            #expect(page.status == .found)
+            #expect(page.location == expected)
+        }
+    }
+
+    @Test("Anonymous requests for login-only pages go to /login?next=<path>", arguments: ["/", "/index", "/edit_profile", "/user/alice"])
+    func loginRequired(path: String) async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let page = try await Browser(client).get(path)
+            #expect(page.status == .found)
+            #expect(page.location == "/login?next=\(path)")
+        }
+    }
+}

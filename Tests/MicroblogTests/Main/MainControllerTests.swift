@@ -1,0 +1,207 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+@testable import Microblog
+
+@Suite("Home feed, posts, profiles and the profile editor")
+struct MainControllerTests {
+    @Test("A post appears on /index and on the author's page, newest first, with 36 px avatars")
+    func postAndFeed() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let first = try await browser.post("/index", [("post", "first post"), ("submit", "Submit")])
+            #expect(first.status == .found)
+            #expect(first.location == "/index")
+            try await browser.post("/", [("post", "second post")], tokenFrom: "/index")
+            let home = try await browser.get("/index")
+            #expect(home.contains("Your post is now live!"))
+            let firstIndex = try #require(home.body.range(of: "first post"))
+            let secondIndex = try #require(home.body.range(of: "second post"))
+            #expect(secondIndex.lowerBound < firstIndex.lowerBound, "newest first")
+            let md5 = "c160f8cc69a4f0bf2b0362752353d060" // md5("alice@example.com")
+            #expect(home.contains("https://www.gravatar.com/avatar/\(md5)?d=identicon&amp;s=36"))
+            let profile = try await browser.get("/user/alice")
+            #expect(profile.contains("second post"))
+            #expect(profile.contains("https://www.gravatar.com/avatar/\(md5)?d=identicon&amp;s=128"))
+            #expect(try await browser.get("/").contains("Hi, alice!"))
+        }
+    }
+
+    @Test("A post must be 1 to 140 characters", arguments: ["", "   ", String(repeating: "x", count: 141)])
+    func postValidation(text: String) async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let page = try await browser.post("/index", [("post", text)])
+            #expect(page.status == .ok)
+            #expect(page.contains("This field is required.") || page.contains("Field must be between 1 and 140 characters long."))
+        }
+    }
+
+    @Test("140 characters counted as Unicode scalars are accepted")
+    func postAtLimit() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let page = try await browser.post("/index", [("post", String(repeating: "é", count: 140))])
+            #expect(page.status == .found)
+        }
+    }
+
+    @Test("The feed is paginated with Newer and Older links")
+    func pagination() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            for number in 1...7 {
+                try await browser.post("/index", [("post", "post number \(number)")])
+            }
+            let first = try await browser.get("/index")
+            #expect(first.contains("post number 7") && first.contains("post number 5") && !first.contains("post number 4"))
+            #expect(first.contains("/index?page=2") && !first.contains("Newer posts"))
+            let second = try await browser.get("/index?page=2")
+            #expect(second.contains("post number 4") && second.contains("post number 2"))
+            #expect(second.contains("/index?page=1") && second.contains("/index?page=3"))
+            let third = try await browser.get("/index?page=3")
+            #expect(third.contains("post number 1") && !third.contains("Older posts"))
+            let profile = try await browser.get("/user/alice?page=2")
+            #expect(profile.contains("post number 4") && profile.contains("/user/alice?page=3"))
+            #expect(try await browser.get("/index?page=abc").contains("post number 7"))
+        }
+    }
+
+    @Test("A profile shows avatar, about me, last seen, and the edit link only on one's own page")
+    func profile() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let alice = Browser(client)
+            try await alice.signUp("alice")
+            let bob = Browser(client)
+            try await bob.signUp("bob")
+            try await alice.post("/edit_profile", [("username", "alice"), ("about_me", "I write Swift.")])
+            let own = try await alice.get("/user/alice")
+            #expect(own.contains("User: alice"))
+            #expect(own.contains("I write Swift."))
+            #expect(own.contains("Last seen on: "))
+            #expect(own.contains("Edit your profile"))
+            let other = try await bob.get("/user/ALICE")
+            #expect(other.status == .ok)
+            #expect(other.contains("User: alice"))
+            #expect(!other.contains("Edit your profile"))
+        }
+    }
+
+    @Test("An unknown user, an encoded slash, NUL and a 10 KB name are the 404 page", arguments: [
+        "/user/nobody", "/user/a%2Fb", "/user/%00", "/user/" + String(repeating: "a", count: 10_000), "/user/%zz",
+    ])
+    func unknownUser(path: String) async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let page = try await browser.get(path)
+            #expect(page.status == .notFound)
+            #expect(page.contains("File Not Found"))
+            #expect(page.contains("Logout"), "the 404 page is in the site layout")
+        }
+    }
+
+    @Test("Non-ASCII names: links built by the site find the user")
+    func nonASCIIName() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("zoë")
+            try await browser.post("/index", [("post", "hallo")])
+            let home = try await browser.get("/index")
+            let link = UserPath.of("zoë")
+            #expect(link == "/user/zo%C3%AB")
+            #expect(home.contains("href=\"\(link)\""))
+            let profile = try await browser.get(link)
+            #expect(profile.status == .ok)
+            #expect(profile.contains("User: zoë"))
+        }
+    }
+
+    @Test("The profile editor pre-fills, saves, and keeps one's own name in another case")
+    func editProfile() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let form = try await browser.get("/edit_profile")
+            #expect(form.inputValue(named: "username") == "alice")
+            let saved = try await browser.post("/edit_profile", [("username", "Alice"), ("about_me", "hello")])
+            #expect(saved.status == .found)
+            let after = try await browser.get("/edit_profile")
+            #expect(after.contains("Your changes have been saved."))
+            #expect(after.inputValue(named: "username") == "Alice")
+            #expect(after.contains(">hello</textarea>"))
+            let long = try await browser.post("/edit_profile", [("username", "Alice"), ("about_me", String(repeating: "x", count: 141))])
+            #expect(long.status == .ok)
+            #expect(long.contains("Field cannot be longer than 140 characters."))
+        }
+    }
+
+    @Test("Renaming to another user's name is refused with the form error")
+    func renameTaken() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let alice = Browser(client)
+            try await alice.signUp("alice")
+            let bob = Browser(client)
+            try await bob.signUp("bob")
+            let page = try await bob.post("/edit_profile", [("username", "ＡＬＩＣＥ"), ("about_me", "")])
+            #expect(page.status == .ok)
+            #expect(page.contains("Please use a different username."))
+        }
+    }
+
+    @Test("last_seen is written at most once a minute")
+    func lastSeenThrottled() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        let database = try env.openDatabase()
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let user = try #require(try await database.user(usernameKey: IdentityKey("alice")))
+            let old = Date(timeIntervalSinceNow: -3600)
+            try await database.touchLastSeen(userID: user.id!, at: old)
+            _ = try await browser.get("/index")
+            let seen = try #require(try await database.user(id: user.id!)).lastSeen
+            #expect(seen.timeIntervalSinceNow > -60, "a stale last_seen is refreshed")
+            _ = try await browser.get("/index")
+            let again = try #require(try await database.user(id: user.id!)).lastSeen
+            #expect(again == seen, "and not rewritten within the minute")
+        }
+    }
+
+    @Test("Pages carry the security headers")
+    func securityHeaders() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let page = try await Browser(client).get("/login")
+            let csp = try #require(page.headers[.contentSecurityPolicy])
+            #expect(csp.contains("img-src 'self' https://www.gravatar.com"))
+            #expect(page.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            #expect(page.headers[HTTPField.Name("Referrer-Policy")!] != nil)
+        }
+    }
+}

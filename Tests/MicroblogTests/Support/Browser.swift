@@ -1,0 +1,146 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Synchronization
+
+/// A visitor with a cookie jar: follows the site the way a browser does, one request at a time or many at once.
+final class Browser: Sendable {
+    let client: any TestClientProtocol
+    private let cookies = Mutex<[String: String]>([:])
+
+    init(_ client: any TestClientProtocol) {
+        self.client = client
+    }
+
+    /// The cookie value the browser holds, if any.
+    func cookie(_ name: String) -> String? {
+        cookies.withLock { $0[name] }
+    }
+
+    func setCookie(_ name: String, _ value: String?) {
+        cookies.withLock { $0[name] = value }
+    }
+
+    @discardableResult
+    func get(_ uri: String, method: HTTPRequest.Method = .get) async throws -> Page {
+        try await send(uri, method: method, headers: [:], body: nil)
+    }
+
+    /// Posts a form, adding the CSRF token of `tokenFrom` (the form's own page) unless `csrf` is false.
+    @discardableResult
+    func post(_ uri: String, _ fields: [(String, String)], tokenFrom: String? = nil, csrf: Bool = true) async throws -> Page {
+        var fields = fields
+        if csrf {
+            let token = try await csrfToken(from: tokenFrom ?? uri.split(separator: "?").first.map(String.init) ?? uri)
+            fields.insert(("csrf_token", token), at: 0)
+        }
+        return try await postRaw(uri, body: Self.encode(fields))
+    }
+
+    /// Posts a body exactly as given, as `application/x-www-form-urlencoded`.
+    @discardableResult
+    func postRaw(_ uri: String, body: String, contentType: String = "application/x-www-form-urlencoded") async throws -> Page {
+        try await send(uri, method: .post, headers: [.contentType: contentType], body: ByteBuffer(string: body))
+    }
+
+    /// Reads the `csrf_token` of the form on `uri`.
+    func csrfToken(from uri: String) async throws -> String {
+        let page = try await get(uri)
+        guard let token = page.csrfToken else { throw BrowserError.noCSRFToken(uri, page.status.code) }
+        return token
+    }
+
+    func send(_ uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?) async throws -> Page {
+        var headers = headers
+        let cookieHeader = cookies.withLock { $0.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
+        if !cookieHeader.isEmpty { headers[.cookie] = cookieHeader }
+        let response = try await client.executeRequest(uri: uri, method: method, headers: headers, body: body)
+        for setCookie in response.headers[values: .setCookie] {
+            storeCookie(setCookie)
+        }
+        return Page(response: response)
+    }
+
+    private func storeCookie(_ header: String) {
+        let attributes = header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let pair = attributes.first, let equals = pair.firstIndex(of: "=") else { return }
+        let name = String(pair[..<equals])
+        let value = String(pair[pair.index(after: equals)...])
+        let expired = attributes.contains { $0.lowercased() == "max-age=0" }
+            || attributes.contains { $0.lowercased().hasPrefix("expires=") && $0.contains("1970") }
+        cookies.withLock { jar in
+            jar[name] = (expired || value.isEmpty) ? nil : value
+        }
+    }
+
+    static func encode(_ fields: [(String, String)]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return fields.map { name, value in
+            "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }.joined(separator: "&")
+    }
+
+    // MARK: Journeys
+
+    /// Registers `username` with a password that is the name repeated.
+    @discardableResult
+    func register(_ username: String, email: String? = nil, password: String? = nil) async throws -> Page {
+        let password = password ?? "pw-\(username)-pw"
+        return try await post("/register", [
+            ("username", username), ("email", email ?? "\(username)@example.com"),
+            ("password", password), ("password2", password), ("submit", "Register"),
+        ])
+    }
+
+    @discardableResult
+    func login(_ username: String, password: String? = nil, rememberMe: Bool = false, next: String? = nil) async throws -> Page {
+        var fields = [("username", username), ("password", password ?? "pw-\(username)-pw")]
+        if rememberMe { fields.append(("remember_me", "y")) }
+        let uri = next.map { "/login?next=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" } ?? "/login"
+        return try await post(uri, fields, tokenFrom: "/login")
+    }
+
+    /// Registers and logs in.
+    func signUp(_ username: String) async throws {
+        let registered = try await register(username)
+        guard registered.status == .found else { throw BrowserError.unexpected("register \(username)", registered.status.code) }
+        let loggedIn = try await login(username)
+        guard loggedIn.status == .found else { throw BrowserError.unexpected("login \(username)", loggedIn.status.code) }
+    }
+
+    func logout() async throws -> Page {
+        try await post("/logout", [], tokenFrom: "/index")
+    }
+}
+
+enum BrowserError: Error {
+    case noCSRFToken(String, Int)
+    case unexpected(String, Int)
+}
+
+/// A response as a test reads it.
+struct Page: Sendable {
+    let response: TestResponse
+    var status: HTTPResponse.Status { response.status }
+    var headers: HTTPFields { response.headers }
+    var body: String { String(buffer: response.body) }
+    var location: String? { response.headers[.location] }
+
+    /// The value of the first hidden `csrf_token` input.
+    var csrfToken: String? { inputValue(named: "csrf_token") }
+
+    /// The `value` attribute of the input named `name`.
+    func inputValue(named name: String) -> String? {
+        guard let nameRange = body.range(of: "name=\"\(name)\"") else { return nil }
+        let rest = body[nameRange.upperBound...]
+        guard let valueStart = rest.range(of: "value=\"") else { return nil }
+        let afterValue = rest[valueStart.upperBound...]
+        guard let end = afterValue.firstIndex(of: "\"") else { return nil }
+        return String(afterValue[..<end])
+    }
+
+    func contains(_ text: String) -> Bool { body.contains(text) }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import InMemoryLogging
+import Logging
+@testable import Microblog
+
+/// A fresh temporary folder with a configuration pointing into it: each test gets its own database file.
+struct TestEnvironment: Sendable {
+    let directory: URL
+    var configuration: AppConfiguration
+    let logs: InMemoryLogHandler
+    var databaseFaults: DatabaseFaults = .none
+    var registryHooks: RegistryHooks = .none
+
+    init(debug: Bool = false) throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("microblog-tests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        configuration = AppConfiguration(
+            secretKey: "test-secret-key-" + UUID().uuidString + UUID().uuidString,
+            databasePath: directory.appendingPathComponent("app.db").path,
+            debug: debug,
+            host: "127.0.0.1",
+            port: 0,
+            bcryptCost: 4,
+            postsPerPage: 3
+        )
+        logs = InMemoryLogHandler()
+    }
+
+    var logger: Logger {
+        let handler = logs
+        var logger = Logger(label: "microblog-test") { _ in handler }
+        logger.logLevel = .info
+        return logger
+    }
+
+    func makeApplication() async throws -> some ApplicationProtocol {
+        try await buildApplication(
+            configuration: configuration,
+            dependencies: AppDependencies(logger: logger, databaseFaults: databaseFaults, registryHooks: registryHooks)
+        )
+    }
+
+    /// Builds the application and runs `body` against it with the given test client.
+    func withApp<Value>(
+        _ setup: TestingSetup = .router,
+        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value
+    ) async throws -> Value {
+        let app = try await makeApplication()
+        return try await app.test(setup, body)
+    }
+
+    /// Opens the test's database directly, to check what a request stored.
+    func openDatabase() throws -> AppDatabase {
+        try AppDatabase.openFile(atPath: configuration.databasePath)
+    }
+
+    func removeFiles() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
