@@ -7,11 +7,11 @@ import Synchronization
 
 /// A visitor with a cookie jar: follows the site the way a browser does, one request at a time or many at once.
 final class Browser: Sendable {
-    let client: any TestClientProtocol
+    let transport: any HTTPTransport
     private let cookies = Mutex<[String: String]>([:])
 
-    init(_ client: any TestClientProtocol) {
-        self.client = client
+    init(_ transport: any HTTPTransport) {
+        self.transport = transport
     }
 
     /// The cookie value the browser holds, if any.
@@ -56,11 +56,11 @@ final class Browser: Sendable {
         var headers = headers
         let cookieHeader = cookies.withLock { $0.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
         if !cookieHeader.isEmpty { headers[.cookie] = cookieHeader }
-        let response = try await client.executeRequest(uri: uri, method: method, headers: headers, body: body)
-        for setCookie in response.headers[values: .setCookie] {
+        let page = try await transport.send(uri: uri, method: method, headers: headers, body: body)
+        for setCookie in page.headers[values: .setCookie] {
             storeCookie(setCookie)
         }
-        return Page(response: response)
+        return page
     }
 
     private func storeCookie(_ header: String) {
@@ -106,7 +106,7 @@ final class Browser: Sendable {
     /// Registers and logs in.
     func signUp(_ username: String) async throws {
         let registered = try await register(username)
-        guard registered.status == .found else { throw BrowserError.unexpected("register \(username)", registered.status.code) }
+        guard registered.status == .found else { throw BrowserError.unexpected("register \(username): \(registered.body)", registered.status.code) }
         let loggedIn = try await login(username)
         guard loggedIn.status == .found else { throw BrowserError.unexpected("login \(username)", loggedIn.status.code) }
     }
@@ -123,11 +123,10 @@ enum BrowserError: Error {
 
 /// A response as a test reads it.
 struct Page: Sendable {
-    let response: TestResponse
-    var status: HTTPResponse.Status { response.status }
-    var headers: HTTPFields { response.headers }
-    var body: String { String(buffer: response.body) }
-    var location: String? { response.headers[.location] }
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let body: String
+    var location: String? { headers[.location] }
 
     /// The value of the first hidden `csrf_token` input.
     var csrfToken: String? { inputValue(named: "csrf_token") }
@@ -143,4 +142,25 @@ struct Page: Sendable {
     }
 
     func contains(_ text: String) -> Bool { body.contains(text) }
+}
+
+/// Something that carries a request to the application and brings back its answer.
+protocol HTTPTransport: Sendable {
+    func send(uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?) async throws -> Page
+}
+
+/// HummingbirdTesting's clients (the router, or its live client) as a transport.
+struct TestClientTransport: HTTPTransport {
+    let client: any TestClientProtocol
+
+    func send(uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?) async throws -> Page {
+        let response = try await client.executeRequest(uri: uri, method: method, headers: headers, body: body)
+        return Page(status: response.status, headers: response.headers, body: String(buffer: response.body))
+    }
+}
+
+extension Browser {
+    convenience init(_ client: any TestClientProtocol) {
+        self.init(TestClientTransport(client: client))
+    }
 }

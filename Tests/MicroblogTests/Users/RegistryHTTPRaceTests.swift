@@ -1,0 +1,172 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import Microblog
+
+/// The race over HTTP, against live servers on ephemeral ports: what the tutorial's server answers with 500s.
+@Suite("Username races over HTTP")
+struct RegistryHTTPRaceTests {
+    struct Tally: CustomStringConvertible {
+        var redirects = 0
+        var rejected = 0
+        var serverErrors = 0
+        var other = 0
+
+        mutating func count(_ page: Page, rejection: String) {
+            switch page.status.code {
+            case 302: redirects += 1
+            case 200 where page.contains(rejection): rejected += 1
+            case 500...: serverErrors += 1
+            default: other += 1
+            }
+        }
+
+        var description: String { "302: \(redirects), rejected: \(rejected), 5xx: \(serverErrors), other: \(other)" }
+    }
+
+    /// Signs up `count` users, each in its own browser, spread over the given clients (server instances).
+    static func signUp(count: Int, clients: [any HTTPTransport], prefix: String) async throws -> [Browser] {
+        try await withThrowingTaskGroup(of: Browser.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let browser = Browser(clients[index % clients.count])
+                    try await browser.signUp("\(prefix)\(index)")
+                    return browser
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    /// Every browser posts a rename to `name` at once; the CSRF tokens are fetched first.
+    static func renameAll(_ browsers: [Browser], to name: String) async throws -> Tally {
+        var prepared: [(Browser, String)] = []
+        for browser in browsers { prepared.append((browser, try await browser.csrfToken(from: "/edit_profile"))) }
+        return try await withThrowingTaskGroup(of: Page.self) { group in
+            for (browser, token) in prepared {
+                group.addTask {
+                    try await browser.post("/edit_profile", [("csrf_token", token), ("username", name), ("about_me", "")], csrf: false)
+                }
+            }
+            var tally = Tally()
+            for try await page in group { tally.count(page, rejection: "Please use a different username.") }
+            return tally
+        }
+    }
+
+    /// `count` anonymous browsers register `name` at once, each with its own e-mail address.
+    static func registerAll(count: Int, clients: [any HTTPTransport], name: String) async throws -> Tally {
+        var prepared: [(Browser, String)] = []
+        for index in 0..<count {
+            let browser = Browser(clients[index % clients.count])
+            prepared.append((browser, try await browser.csrfToken(from: "/register")))
+        }
+        return try await withThrowingTaskGroup(of: Page.self) { group in
+            for (index, (browser, token)) in prepared.enumerated() {
+                group.addTask {
+                    try await browser.post("/register", [
+                        ("csrf_token", token), ("username", name), ("email", "\(name)\(index)@example.com"),
+                        ("password", "password-\(index)"), ("password2", "password-\(index)"),
+                    ], csrf: false)
+                }
+            }
+            var tally = Tally()
+            for try await page in group { tally.count(page, rejection: "Please use a different username.") }
+            return tally
+        }
+    }
+
+    @Test("d. 64 concurrent renames to one free name: one 302, 63 form errors, no 5xx")
+    func concurrentRenames() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withLiveServer { client in
+            let browsers = try await Self.signUp(count: 64, clients: [client], prefix: "renamer")
+            for round in 0..<3 {
+                let tally = try await Self.renameAll(browsers, to: "Prize\(round)")
+                print("HTTP rename race round \(round): \(tally)")
+                #expect(tally.redirects == 1 && tally.rejected == 63 && tally.serverErrors == 0 && tally.other == 0, "\(tally)")
+            }
+        }
+        let database = try env.openDatabase()
+        // Each round's winner may move on to the next prize: the last one is held, none is held twice.
+        #expect(try await database.countUsers(usernameKey: IdentityKey("prize2")) == 1)
+        for round in 0..<2 {
+            #expect(try await database.countUsers(usernameKey: IdentityKey("prize\(round)")) <= 1)
+        }
+    }
+
+    @Test("d. 64 concurrent registrations of one name: one 302, 63 form errors, no 5xx")
+    func concurrentRegistrations() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withLiveServer { client in
+            for round in 0..<3 {
+                let tally = try await Self.registerAll(count: 64, clients: [client], name: "newcomer\(round)")
+                print("HTTP registration race round \(round): \(tally)")
+                #expect(tally.redirects == 1 && tally.rejected == 63 && tally.serverErrors == 0 && tally.other == 0, "\(tally)")
+            }
+        }
+        let database = try env.openDatabase()
+        #expect(try await database.countUsers(usernameKey: IdentityKey("newcomer0")) == 1)
+    }
+
+    @Test("e. Two server instances on one database file: one holder, no 5xx")
+    func twoInstances() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        let first = try await env.makeApplication()
+        let second = try await env.makeApplication()
+        try await first.test(.live) { firstServer in
+            try await second.test(.live) { secondServer in
+              try await LiveClient.with(firstServer) { one in
+               try await LiveClient.with(secondServer) { two in
+                let browsers = try await Self.signUp(count: 64, clients: [one, two], prefix: "twin")
+                for round in 0..<3 {
+                    let renames = try await Self.renameAll(browsers, to: "Shared\(round)")
+                    print("two instances, rename round \(round): \(renames)")
+                    #expect(renames.redirects == 1 && renames.serverErrors == 0 && renames.other == 0, "\(renames)")
+                    let registrations = try await Self.registerAll(count: 64, clients: [one, two], name: "joined\(round)")
+                    print("two instances, registration round \(round): \(registrations)")
+                    #expect(registrations.redirects == 1 && registrations.serverErrors == 0 && registrations.other == 0, "\(registrations)")
+                }
+               }
+              }
+            }
+        }
+        let database = try env.openDatabase()
+        #expect(try await database.countUsers(usernameKey: IdentityKey("shared0")) == 1)
+        #expect(try await database.countUsers(usernameKey: IdentityKey("joined0")) == 1)
+    }
+
+    @Test("f. Swap: A renames to B's name while B renames to A's, repeatedly: both answer, no duplicates")
+    func swap() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withLiveServer { client in
+            let browsers = try await Self.signUp(count: 2, clients: [client], prefix: "swapper")
+            let (a, b) = (browsers.first { $0.cookie("session") != nil }!, browsers.last!)
+            let nameOf = { (browser: Browser) async throws -> String in
+                try #require(try await browser.get("/edit_profile").inputValue(named: "username"))
+            }
+            for _ in 0..<25 {
+                let nameA = try await nameOf(a)
+                let nameB = try await nameOf(b)
+                let tokenA = try await a.csrfToken(from: "/edit_profile")
+                let tokenB = try await b.csrfToken(from: "/edit_profile")
+                async let answerA = a.post("/edit_profile", [("csrf_token", tokenA), ("username", nameB), ("about_me", "")], csrf: false)
+                async let answerB = b.post("/edit_profile", [("csrf_token", tokenB), ("username", nameA), ("about_me", "")], csrf: false)
+                let (pageA, pageB) = try await (answerA, answerB)
+                #expect(pageA.status == .ok && pageA.contains("Please use a different username."))
+                #expect(pageB.status == .ok && pageB.contains("Please use a different username."))
+            }
+        }
+        let database = try env.openDatabase()
+        let duplicates = try await database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT username_key FROM user GROUP BY username_key HAVING COUNT(*) > 1)")
+        }
+        #expect(duplicates == 0)
+    }
+}
