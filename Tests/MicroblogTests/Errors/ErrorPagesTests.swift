@@ -1,0 +1,169 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Mustache
+import Testing
+@testable import Microblog
+
+/// A fault a test injects where a real peer cannot produce one.
+struct InjectedFault: Error, CustomStringConvertible {
+    var description: String { "injected fault: SELECT secret FROM user_table at /srv/microblog/Sources/Secret.swift" }
+}
+
+@Suite("Custom error pages, rollback, logging and debug mode")
+struct ErrorPagesTests {
+    @Test("An unknown URL is the 404 page inside the site layout")
+    func unknownURL() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            let anonymous = try await browser.get("/no/such/page")
+            #expect(anonymous.status == .notFound)
+            #expect(anonymous.contains("File Not Found"))
+            #expect(anonymous.contains("<a href=\"/index\">Back</a>"))
+            #expect(anonymous.contains("<nav>") && anonymous.contains("Login"))
+            try await browser.signUp("alice")
+            let loggedIn = try await browser.get("/nowhere")
+            #expect(loggedIn.status == .notFound)
+            #expect(loggedIn.contains("Logout"), "the layout knows who is logged in")
+        }
+    }
+
+    @Test("A wrong method is a 405 with Allow; HEAD works wherever GET does")
+    func methods() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            let delete = try await browser.get("/login", method: .delete)
+            #expect(delete.status == .methodNotAllowed)
+            let allow = try #require(delete.headers[.allow])
+            #expect(allow.contains("GET") && allow.contains("POST") && allow.contains("HEAD"))
+            let getLogout = try await browser.get("/logout")
+            #expect(getLogout.status == .methodNotAllowed)
+            #expect(getLogout.headers[.allow] == "POST")
+            let putUser = try await browser.get("/user/alice", method: .put)
+            #expect(putUser.status == .methodNotAllowed)
+            let head = try await browser.get("/login", method: .head)
+            #expect(head.status == .ok)
+            #expect(head.body.isEmpty)
+            let headMissing = try await browser.get("/missing", method: .head)
+            #expect(headMissing.status == .notFound)
+        }
+    }
+
+    @Test("A fault between two writes of one request: the 500 page with a reference, nothing stored, one ERROR record")
+    func serverFaultRollsBack() async throws {
+        var env = try TestEnvironment()
+        defer { env.removeFiles() }
+        env.databaseFaults = DatabaseFaults(betweenPostWrites: { throw InjectedFault() })
+        let page = try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            return try await browser.post("/index", [("post", "this must not be stored")])
+        }
+        #expect(page.status == .internalServerError)
+        #expect(page.contains("An unexpected error has occurred"))
+        #expect(page.contains("The administrator has been notified. Sorry for the inconvenience!"))
+        #expect(page.contains("<nav>"))
+        for secret in ["injected", "SELECT", "user_table", "/srv", ".swift", "InjectedFault"] {
+            #expect(!page.contains(secret), "the 500 page leaks \(secret)")
+        }
+        let reference = try #require(page.body.firstMatch(of: /Reference: ([0-9a-f]{8})/)?.1)
+
+        let database = try env.openDatabase()
+        let posts = try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM post") }
+        #expect(posts == 0, "the post insert was rolled back with the failed request")
+
+        let errors = env.logs.entries.filter { $0.level == .error }
+        #expect(errors.count == 1)
+        let record = try #require(errors.first)
+        #expect(record.metadata["reference"] == .string(String(reference)))
+        #expect(record.metadata["method"] == "POST")
+        #expect(record.metadata["path"] == "/index")
+        #expect(record.metadata["user_id"] != nil && record.metadata["user_id"] != "anonymous")
+        #expect(record.metadata["error"]?.description.contains("injected fault") == true)
+    }
+
+    @Test("Debug mode shows the error, its chain and the request, with cookies masked; production shows none of it")
+    func debugPage() async throws {
+        var env = try TestEnvironment(debug: true)
+        defer { env.removeFiles() }
+        env.databaseFaults = DatabaseFaults(betweenPostWrites: { throw InjectedFault() })
+        let (page, sessionCookie) = try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let page = try await browser.post("/index", [("post", "x")])
+            return (page, browser.cookie("session") ?? "")
+        }
+        #expect(page.status == .internalServerError)
+        #expect(page.contains("Debug mode is on"))
+        #expect(page.contains("injected fault"))
+        #expect(page.contains("StoreError"))
+        #expect(page.contains("POST /index"))
+        #expect(page.contains("&lt;masked&gt;"))
+        #expect(!sessionCookie.isEmpty && !page.contains(sessionCookie), "the session cookie is masked")
+    }
+
+    @Test("Debug mode refuses a non-loopback address unless forced")
+    func debugAddress() throws {
+        var configuration = AppConfiguration(secretKey: String(repeating: "k", count: 40), debug: true, host: "0.0.0.0")
+        #expect(throws: ConfigurationError.debugOnPublicAddress("0.0.0.0")) { try configuration.checkDebugAddress() }
+        configuration.debugAllowRemote = true
+        #expect(throws: Never.self) { try configuration.checkDebugAddress() }
+        configuration = AppConfiguration(secretKey: String(repeating: "k", count: 40), debug: true, host: "127.0.0.1")
+        #expect(throws: Never.self) { try configuration.checkDebugAddress() }
+    }
+
+    @Test("A write that waits past the busy timeout is a 503 with Retry-After, and the site recovers")
+    func busyDatabase() async throws {
+        var env = try TestEnvironment()
+        defer { env.removeFiles() }
+        env.configuration.busyTimeout = .milliseconds(200)
+        let databasePath = env.configuration.databasePath
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let token = try await browser.csrfToken(from: "/index")
+            // Another connection (as another process would) holds the write lock.
+            let holder = try WriteLockHolder(path: databasePath)
+            let busy = try await browser.post("/index", [("csrf_token", token), ("post", "while locked")], csrf: false)
+            #expect(busy.status == .serviceUnavailable)
+            #expect(busy.headers[.retryAfter] != nil)
+            #expect(busy.contains("Please try again"))
+            #expect(try await browser.get("/user/alice").status == .ok, "reads keep working (WAL)")
+            holder.release()
+            let after = try await browser.post("/index", [("csrf_token", token), ("post", "after the lock")], csrf: false)
+            #expect(after.status == .found)
+        }
+        #expect(!env.logs.entries.contains { $0.level == .error }, "a busy database is not a server fault")
+    }
+
+    @Test("If the layout cannot be rendered, a static page with the same status is served")
+    func fallbackPage() async throws {
+        let pages = ErrorPages(views: Views(library: MustacheLibrary()), debug: false)
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: true))
+        router.get("/fail") { _, _ -> Response in throw InjectedFault() }
+        router.get("/missing") { _, _ -> Response in throw PageError.notFound }
+        let app = Application(router: router, logger: env.logger)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/fail", method: .get) { response in
+                #expect(response.status == .internalServerError)
+                let body = String(buffer: response.body)
+                #expect(body.contains("An unexpected error has occurred"))
+                #expect(!body.contains("injected"))
+            }
+            try await client.execute(uri: "/missing", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("File Not Found"))
+            }
+        }
+    }
+}
