@@ -1,0 +1,147 @@
+import Logging
+import ServiceLifecycle
+
+/// The only writer of the log file and the only sender of error mail.
+///
+/// Handlers made by ``makeHandler(label:)`` hand records over without blocking; ``run()`` (the `Service`)
+/// writes them in batches, one `write(2)` for everything queued at that moment, so the file is current as soon as
+/// the sink has caught up (group commit: no record waits for a timer). ERROR and CRITICAL records also go
+/// to the mail loop when a ``MailConfiguration`` is given.
+///
+/// Shutdown: on graceful shutdown the sink writes what is queued, sends the mail still queued (one more attempt
+/// each, no backoff), writes any mail failure to the file, and returns. Add it to the `ServiceGroup` so that it
+/// shuts down after the HTTP server (services shut down in reverse order: put the sink before the server).
+/// On cancellation it writes what is queued and abandons mail.
+public actor LogSink: Service {
+    /// The value of ``LogSinkHandler/mailMetadataKey`` that keeps a record out of mail.
+    public static let suppressedMailValue = "suppressed"
+
+    public let configuration: LogConfiguration
+    public let mail: MailConfiguration?
+    public let mailPolicy: MailPolicy
+
+    /// Delivery outcomes of error mail, for tests and monitoring (the newest 256 are kept when nobody reads).
+    public nonisolated let mailEvents: AsyncStream<MailDeliveryEvent>
+
+    private nonisolated let buffer: LogRecordBuffer
+    private nonisolated let mailQueue: MailQueue
+    private nonisolated let eventContinuation: AsyncStream<MailDeliveryEvent>.Continuation
+    private let writer: RotatingFileWriter
+    private var started = false
+
+    /// - Parameters:
+    ///   - configuration: the file, its rotation and the level.
+    ///   - mail: where error mail goes; `nil` when `MAIL_SERVER` is unset or in debug mode.
+    ///   - mailPolicy: coalescing window, queue bound and retry backoff.
+    public init(configuration: LogConfiguration, mail: MailConfiguration?, mailPolicy: MailPolicy = MailPolicy()) {
+        self.configuration = configuration
+        self.mail = mail
+        self.mailPolicy = mailPolicy
+        self.buffer = LogRecordBuffer(capacity: configuration.bufferCapacity)
+        self.mailQueue = MailQueue(capacity: mailPolicy.queueCapacity)
+        (self.mailEvents, self.eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
+        self.writer = RotatingFileWriter(
+            directory: configuration.directory,
+            fileName: configuration.fileName,
+            maxBytes: configuration.maxBytes,
+            backupCount: configuration.backupCount
+        )
+    }
+
+    /// A swift-log handler writing to this sink, at the configured level. Never blocks, never awaits.
+    public nonisolated func makeHandler(label: String) -> any LogHandler {
+        LogSinkHandler(label: label, buffer: buffer, logLevel: configuration.level)
+    }
+
+    /// Waits until every record logged before the call is in the file (and, if mailable, in the mail queue).
+    public nonisolated func flush() async {
+        await buffer.barrier()
+    }
+
+    /// Waits until the file has every record logged before the call and no error mail is queued or being sent
+    /// (each delivered or given up), with any mail failure written to the file.
+    public nonisolated func waitUntilIdle() async {
+        await buffer.barrier()
+        await mailQueue.waitUntilIdle()
+        await buffer.barrier()
+    }
+
+    /// Writes `Microblog startup`, then consumes records until shutdown. Call once.
+    public func run() async throws {
+        guard !started else { return }
+        started = true
+        writer.write(lines: [
+            LogLineFormatter.format(LogRecord(level: .info, message: "Microblog startup", file: #fileID, line: #line))
+        ])
+        let buffer = self.buffer
+        let mailQueue = self.mailQueue
+        let dispatcher = mail.map { mail in
+            MailDispatcher(
+                client: SMTPClient(configuration: mail),
+                policy: mailPolicy,
+                queue: mailQueue,
+                report: { buffer.push($0) },
+                events: eventContinuation
+            )
+        }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask {
+                        if let dispatcher {
+                            await dispatcher.run()
+                        } else {
+                            // Nothing to send: wait for the drain to close the queue.
+                            while await mailQueue.waitForRecords() { _ = mailQueue.take(limit: .max); mailQueue.finishSend() }
+                            mailQueue.releaseIdleWaiters()
+                        }
+                        // Mail is done, its failures are queued: the file loop may finish.
+                        buffer.close()
+                    }
+                    await self.consumeRecords()
+                }
+            } onGracefulShutdown: {
+                buffer.beginDrain()
+            }
+        } onCancel: {
+            mailQueue.close()
+            buffer.close()
+        }
+        eventContinuation.finish()
+    }
+
+    /// The file loop: everything queued is formatted and written in one go; mailable records go to the mail queue.
+    private func consumeRecords() async {
+        var lines: [String] = []
+        while let batch = await buffer.next() {
+            lines.removeAll(keepingCapacity: true)
+            var barriers: [CheckedContinuation<Void, Never>] = []
+            for entry in batch.entries {
+                switch entry {
+                case .record(let record):
+                    lines.append(LogLineFormatter.format(record))
+                    if mail != nil, record.isMailable {
+                        mailQueue.push(record)
+                    }
+                case .barrier(let continuation):
+                    barriers.append(continuation)
+                }
+            }
+            if batch.dropped > 0 {
+                let record = LogRecord(
+                    level: .warning,
+                    message: "\(batch.dropped) log record\(batch.dropped == 1 ? " was" : "s were") dropped: "
+                        + "the log buffer (\(buffer.capacity) records) was full",
+                    file: #fileID,
+                    line: #line
+                )
+                lines.append(LogLineFormatter.format(record))
+            }
+            writer.write(lines: lines)
+            for barrier in barriers { barrier.resume() }
+            if batch.drainStarted {
+                mailQueue.close()
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Logging
+
+/// The swift-log handler that feeds a ``LogSink``: it captures the record and hands it to the sink's bounded
+/// buffer. It never blocks and never awaits; when the buffer is full the record is dropped and counted, and
+/// the sink writes the count to the file once it catches up.
+public struct LogSinkHandler: LogHandler {
+    /// Metadata with this key and the value ``LogSink/suppressedMailValue`` is written to the file but never mailed.
+    public static let mailMetadataKey = "mail"
+
+    let buffer: LogRecordBuffer
+    public let label: String
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+
+    init(label: String, buffer: LogRecordBuffer, logLevel: Logger.Level) {
+        self.label = label
+        self.buffer = buffer
+        self.logLevel = logLevel
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        // Logger checks the level, but a MultiplexLogHandler forwards by its lowest child's level.
+        guard event.level >= logLevel else { return }
+        var merged = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty {
+            merged.merge(provided) { _, provided in provided }
+        }
+        if let explicit = event.metadata, !explicit.isEmpty {
+            if merged.isEmpty {
+                merged = explicit
+            } else {
+                merged.merge(explicit) { _, explicit in explicit }
+            }
+        }
+        let suppressMail: Bool
+        if case .string(let value) = merged[Self.mailMetadataKey], value == LogSink.suppressedMailValue {
+            suppressMail = true
+        } else {
+            suppressMail = false
+        }
+        buffer.push(
+            LogRecord(
+                level: event.level,
+                message: event.message.description,
+                metadata: merged,
+                file: event.file,
+                line: event.line,
+                suppressMail: suppressMail
+            )
+        )
+    }
+}

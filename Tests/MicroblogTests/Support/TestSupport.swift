@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import Microblog
+import ServiceLifecycle
+import Synchronization
+
+/// Runs a ``LogSink`` in a `ServiceGroup` while `body` runs, then shuts it down gracefully and waits for it.
+func withRunningSink<T: Sendable>(
+    _ configuration: LogConfiguration,
+    mail: MailConfiguration? = nil,
+    policy: MailPolicy = MailPolicy(),
+    _ body: @Sendable (LogSink) async throws -> T
+) async throws -> T {
+    let sink = LogSink(configuration: configuration, mail: mail, mailPolicy: policy)
+    let group = ServiceGroup(
+        services: [sink],
+        logger: Logger(label: "test-service-group", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            let result = try await body(sink)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
+}
+
+/// A logger writing only to `sink` (tests never bootstrap the logging system).
+func sinkLogger(_ sink: LogSink) -> Logger {
+    Logger(label: "test", factory: sink.makeHandler)
+}
+
+/// The lines of a file; empty when it does not exist.
+func readLines(_ path: String) -> [String] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+}
+
+struct ProcessFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Runs a program to completion without blocking a cooperative thread.
+func runProcess(_ executable: String, _ arguments: [String]) async throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { process in
+            continuation.resume(returning: process.terminationStatus)
+        }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            continuation.resume(throwing: error)
+        }
+    }
+    guard status == 0 else {
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        throw ProcessFailure(description: "\(executable) \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
+    }
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1, made with the openssl CLI.
+func makeSelfSignedCertificate(in directory: TemporaryDirectory) async throws -> (certificate: String, key: String) {
+    let certificate = directory.file("cert.pem")
+    let key = directory.file("key.pem")
+    try await runProcess(
+        "/usr/bin/env",
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", certificate, "-days", "1", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ]
+    )
+    return (certificate, key)
+}
