@@ -10,10 +10,10 @@ import NIOHTTP1
 /// follow redirects (the tests check the 302s themselves) and sends requests concurrently over a connection pool.
 struct LiveClient: HTTPTransport {
     let client: HTTPClient
-    let port: Int?
+    let port: Int
 
     func send(uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?) async throws -> Page {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port ?? 0)\(uri)")
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(uri)")
         request.method = HTTPMethod(rawValue: method.rawValue)
         for field in headers { request.headers.add(name: field.name.rawName, value: field.value) }
         request.body = body.map { .bytes($0) }
@@ -28,11 +28,16 @@ struct LiveClient: HTTPTransport {
 
     /// Runs `body` with a client for the live server `server` is connected to.
     static func with<Value>(_ server: any TestClientProtocol, _ body: (LiveClient) async throws -> Value) async throws -> Value {
+        try await with(port: server.port ?? 0, body)
+    }
+
+    /// Runs `body` with a client for a server listening on `port` on loopback.
+    static func with<Value>(port: Int, _ body: (LiveClient) async throws -> Value) async throws -> Value {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
-            let value = try await body(LiveClient(client: client, port: server.port))
+            let value = try await body(LiveClient(client: client, port: port))
             try await client.shutdown()
             return value
         } catch {

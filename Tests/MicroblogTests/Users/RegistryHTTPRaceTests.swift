@@ -141,6 +141,40 @@ struct RegistryHTTPRaceTests {
         #expect(try await database.countUsers(usernameKey: IdentityKey("joined0")) == 1)
     }
 
+    @Test("e. Two server processes (the real executable) on one database file: one holder, no 5xx")
+    func twoProcesses() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        let environment = [
+            "DATABASE_URL": env.configuration.databasePath,
+            "SECRET_KEY": env.configuration.secretKey,
+            "BCRYPT_COST": "4",
+            "LOG_DIR": env.directory.appendingPathComponent("logs").path,
+        ]
+        let first = try await ServerProcess.start(environment: environment, workingDirectory: env.directory)
+        defer { first.stop() }
+        let second = try await ServerProcess.start(environment: environment, workingDirectory: env.directory)
+        defer { second.stop() }
+        try await LiveClient.with(port: first.port) { one in
+            try await LiveClient.with(port: second.port) { two in
+                let browsers = try await Self.signUp(count: 64, clients: [one, two], prefix: "proc")
+                for round in 0..<3 {
+                    let renames = try await Self.renameAll(browsers, to: "Process\(round)")
+                    print("two processes, rename round \(round): \(renames)")
+                    #expect(renames.redirects == 1 && renames.serverErrors == 0 && renames.other == 0, "\(renames)")
+                    let registrations = try await Self.registerAll(count: 64, clients: [one, two], name: "procjoin\(round)")
+                    print("two processes, registration round \(round): \(registrations)")
+                    #expect(registrations.redirects == 1 && registrations.serverErrors == 0 && registrations.other == 0, "\(registrations)")
+                }
+            }
+        }
+        let database = try env.openDatabase()
+        #expect(try await database.countUsers(usernameKey: IdentityKey("process2")) == 1)
+        for round in 0..<3 {
+            #expect(try await database.countUsers(usernameKey: IdentityKey("procjoin\(round)")) == 1)
+        }
+    }
+
     @Test("f. Swap: A renames to B's name while B renames to A's, repeatedly: both answer, no duplicates")
     func swap() async throws {
         let env = try TestEnvironment()
