@@ -28,6 +28,13 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var postsPerPage: Int
     /// How long a write waits for the database lock before a 503 (`DATABASE_BUSY_TIMEOUT`, seconds, 5).
     public var busyTimeout: Duration
+    /// The rotating log file (`LOG_DIR`, `LOG_MAX_BYTES`, `LOG_BACKUP_COUNT`).
+    public var log: LogConfiguration
+    /// Error mail to the admins (`MAIL_SERVER`, ...); nil when `MAIL_SERVER` is not set.
+    public var mail: MailConfiguration?
+
+    /// The mail configuration in force: none in debug mode, as in the tutorial.
+    public var effectiveMail: MailConfiguration? { debug ? nil : mail }
 
     public init(
         secretKey: String,
@@ -41,8 +48,12 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         sessionDuration: Duration = .seconds(12 * 3600),
         secureCookies: Bool = false,
         postsPerPage: Int = 20,
-        busyTimeout: Duration = .seconds(5)
+        busyTimeout: Duration = .seconds(5),
+        log: LogConfiguration = LogConfiguration(),
+        mail: MailConfiguration? = nil
     ) {
+        self.log = log
+        self.mail = mail
         self.secretKey = secretKey
         self.databasePath = databasePath
         self.debug = debug
@@ -58,7 +69,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "AppConfiguration(database: \(databasePath), host: \(host), port: \(port), debug: \(debug), secretKey: <redacted>)"
+        "AppConfiguration(database: \(databasePath), host: \(host), port: \(port), debug: \(debug), "
+            + "log: \(log.filePath), mail: \(mail.map(String.init(describing:)) ?? "off"), secretKey: <redacted>)"
     }
 }
 
@@ -121,6 +133,24 @@ extension AppConfiguration {
         } else {
             secretKey = try SecretKey.loadOrCreate(atPath: workingDirectory + "/.secret_key")
         }
+        var mail: MailConfiguration?
+        if let server = reader.string(forKey: "MAIL_SERVER"), !server.isEmpty {
+            mail = MailConfiguration(
+                server: server,
+                port: try int("MAIL_PORT", 25, 1...65535),
+                useTLS: bool("MAIL_USE_TLS"),
+                username: reader.string(forKey: "MAIL_USERNAME"),
+                password: reader.string(forKey: "MAIL_PASSWORD", isSecret: true),
+                admins: (reader.string(forKey: "ADMINS") ?? "").split(separator: ",")
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                trustedCAFile: reader.string(forKey: "MAIL_CA_FILE")
+            )
+        }
+        let log = LogConfiguration(
+            directory: reader.string(forKey: "LOG_DIR") ?? "logs",
+            maxBytes: try int("LOG_MAX_BYTES", 10240, 0...Int(Int32.max)),
+            backupCount: try int("LOG_BACKUP_COUNT", 10, 0...1000)
+        )
         var databasePath = reader.string(forKey: "DATABASE_URL") ?? "app.db"
         if databasePath.hasPrefix("sqlite:///") {
             databasePath.removeFirst("sqlite:///".count)
@@ -136,7 +166,9 @@ extension AppConfiguration {
             rememberDuration: .seconds(try int("REMEMBER_COOKIE_DAYS", 14, 1...365) * 24 * 3600),
             secureCookies: bool("SESSION_COOKIE_SECURE"),
             postsPerPage: try int("POSTS_PER_PAGE", 20, 1...100),
-            busyTimeout: .seconds(try int("DATABASE_BUSY_TIMEOUT", 5, 0...600))
+            busyTimeout: .seconds(try int("DATABASE_BUSY_TIMEOUT", 5, 0...600)),
+            log: log,
+            mail: mail
         )
     }
 

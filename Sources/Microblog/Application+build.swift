@@ -12,13 +12,17 @@ public struct AppDependencies: Sendable {
     public var registryHooks: RegistryHooks
     /// Long-running services to run beside the HTTP server, which stops first (the log sink).
     public var services: [any Service]
+    /// Limits on failed logins.
+    public var loginThrottle: LoginThrottle
 
     public init(
         logger: Logger = Logger(label: "microblog"),
         databaseFaults: DatabaseFaults = .none,
         registryHooks: RegistryHooks = .none,
-        services: [any Service] = []
+        services: [any Service] = [],
+        loginThrottle: LoginThrottle = LoginThrottle()
     ) {
+        self.loginThrottle = loginThrottle
         self.logger = logger
         self.databaseFaults = databaseFaults
         self.registryHooks = registryHooks
@@ -94,7 +98,8 @@ func buildRouter(
         views: views,
         passwords: passwords,
         rememberMe: rememberMe,
-        sessionStorage: sessionStorage
+        sessionStorage: sessionStorage,
+        throttle: dependencies.loginThrottle
     ).addRoutes(to: router, routes: &routes)
     MainController(database: database, registry: registry, views: views, postsPerPage: configuration.postsPerPage)
         .addRoutes(to: router, routes: &routes)

@@ -10,21 +10,23 @@ struct MicroblogServer {
         let configuration: AppConfiguration
         do {
             configuration = try await AppConfiguration.fromEnvironment()
+            try configuration.checkDebugAddress()
         } catch {
             FileHandle.standardError.write(Data("microblog: \(error)\n".utf8))
             exit(1)
         }
-        var logger = Logger(label: "microblog")
-        logger.logLevel = .info
+        let dependencies = AppDependencies.production(configuration: configuration)
+        let logger = dependencies.logger
         do {
             if configuration.debug {
                 logger.warning("Debug mode is ON: detailed error pages, no error mail. Never use it in production.")
             }
-            let app = try await buildApplication(configuration: configuration, dependencies: AppDependencies(logger: logger))
+            let app = try await buildApplication(configuration: configuration, dependencies: dependencies)
             logger.info("Microblog listening on http://\(configuration.host):\(configuration.port)")
             try await app.runService()
         } catch {
             logger.critical("Microblog cannot start: \(error)")
+            FileHandle.standardError.write(Data("microblog: cannot start: \(error)\n".utf8))
             exit(1)
         }
     }

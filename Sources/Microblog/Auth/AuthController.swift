@@ -11,6 +11,7 @@ struct AuthController: Sendable {
     let passwords: PasswordHasher
     let rememberMe: RememberMe
     let sessionStorage: SessionStorage<SessionState>
+    let throttle: LoginThrottle
 
     func addRoutes(to router: Router<AppRequestContext>, routes: inout RouteTable) {
         router.get("/login", use: loginPage)
@@ -40,8 +41,16 @@ struct AuthController: Sendable {
         case .success(let valid):
             fields = valid
         }
+        let account = LoginThrottle.Subject.account(IdentityKey(fields.username))
+        var subjects = [account]
+        if let address = context.remoteAddress { subjects.append(.client(address)) }
+        if let seconds = await throttle.retryAfter(subjects) {
+            context.logger.warning("Login throttled")
+            throw PageError.tooManyRequests(retryAfterSeconds: seconds)
+        }
         let user = try await database.user(usernameKey: IdentityKey(fields.username))
         guard try await passwords.verify(fields.password, hash: user?.passwordHash), let user, let userID = user.id else {
+            await throttle.recordFailure(subjects)
             context.logger.info("Failed login")
             return try renderLogin(
                 context: context,
@@ -50,6 +59,7 @@ struct AuthController: Sendable {
                 formErrors: ["Invalid username or password"]
             )
         }
+        await throttle.recordSuccess(account)
         // A new session id at login: whatever id the visitor had before is dropped.
         if context.sessions.session != nil {
             _ = try? await sessionStorage.delete(request: request)

@@ -10,9 +10,12 @@ public struct AppRequestContext: SessionRequestContext, RequestContext {
     public var currentUser: User?
     /// The parsed form of a POST, set by ``CSRFMiddleware`` once its token is verified.
     public var form: FormData?
+    /// The client's IP address, for per-client limits.
+    public let remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
         sessions = .init()
         currentUser = nil
         form = nil
