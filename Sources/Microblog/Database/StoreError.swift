@@ -1,7 +1,7 @@
 import GRDB
 
 /// What can go wrong in storage, in the domain's words. GRDB's `DatabaseError` is converted here, once.
-public enum StoreError: Error, Sendable, Equatable {
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A UNIQUE constraint refused the write; the associated value names the claimed field.
     case conflict(UniqueField)
     /// Another connection held the write lock past the busy timeout, or the database is read-only or full:
@@ -25,6 +25,18 @@ public enum StoreError: Error, Sendable, Equatable {
         case readOnly
         case full
         case moved
+    }
+
+    public var description: String {
+        switch self {
+        case .conflict(let field): "the \(field) is already taken"
+        case .unavailable(.busy): "the database is locked by another connection (busy timeout passed)"
+        case .unavailable(.readOnly): "the database is read-only or cannot be opened for writing"
+        case .unavailable(.full): "the disk is full or the database file cannot be written"
+        case .unavailable(.moved): "the database file was moved or deleted while the server runs"
+        case .notADatabase: "the file is not a microblog SQLite database (or is corrupt); refusing to use it"
+        case .failure(let detail): "database failure: \(detail)"
+        }
     }
 
     init(_ error: any Error) {
