@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -78,11 +79,17 @@ final class SMTPClientHandler: ChannelDuplexHandler {
     private var pending: (command: SMTPCommand, timer: Scheduled<Void>?)?
     private var unsolicited: [SMTPReply] = []
     private var failure: SMTPError?
+    /// The connection's first failure, shared with the client: a write that fails because the channel closed
+    /// reports it (a TLS handshake failure closes the channel before the buffered `EHLO` is written).
+    private let firstFailure: NIOLockedValueBox<SMTPError?>
 
-    /// - Parameter greeting: completed with the server's greeting, which may come (and the connection close,
-    ///   as with a `421`) before the client sends anything.
-    init(greeting: SMTPCommand) {
+    /// - Parameters:
+    ///   - greeting: completed with the server's greeting, which may come (and the connection close, as with a
+    ///     `421`) before the client sends anything.
+    ///   - firstFailure: where the first failure of the connection is recorded.
+    init(greeting: SMTPCommand, firstFailure: NIOLockedValueBox<SMTPError?>) {
         pending = (greeting, nil)
+        self.firstFailure = firstFailure
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -152,7 +159,10 @@ final class SMTPClientHandler: ChannelDuplexHandler {
     }
 
     private func fail(_ error: SMTPError) {
-        if failure == nil { failure = error }
+        if failure == nil {
+            failure = error
+            firstFailure.withLockedValue { if $0 == nil { $0 = error } }
+        }
         if let (command, timer) = pending {
             pending = nil
             timer?.cancel()

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -37,15 +38,20 @@ public struct SMTPClient: Sendable {
         }
         let tlsContext = try makeTLSContext()
         let greeting = eventLoopGroup.any().makePromise(of: SMTPReply.self)
+        let firstFailure = NIOLockedValueBox<SMTPError?>(nil)
         let channel: any Channel
         do {
-            channel = try await connect(greeting: SMTPCommand(bytes: nil, step: "greeting", timeout: timeout, reply: greeting))
+            channel = try await connect(
+                greeting: SMTPCommand(bytes: nil, step: "greeting", timeout: timeout, reply: greeting),
+                firstFailure: firstFailure
+            )
         } catch {
             greeting.fail(error)
             throw error
         }
         do {
-            try await converse(on: channel, greeting: greeting.futureResult, message: message, tlsContext: tlsContext)
+            let connection = SMTPConnection(channel: channel, firstFailure: firstFailure)
+            try await converse(on: connection, greeting: greeting.futureResult, message: message, tlsContext: tlsContext)
         } catch {
             channel.close(promise: nil)
             throw error
@@ -56,7 +62,7 @@ public struct SMTPClient: Sendable {
     // MARK: - Conversation
 
     private func converse(
-        on channel: any Channel,
+        on connection: SMTPConnection,
         greeting greetingFuture: EventLoopFuture<SMTPReply>,
         message: MailMessage,
         tlsContext: NIOSSLContext?
@@ -68,28 +74,28 @@ public struct SMTPClient: Sendable {
             throw SMTPClientHandler.map(error, step: "greeting")
         }
         try expect(greeting, 220, step: "greeting")
-        var capabilities = try await hello(channel)
+        var capabilities = try await hello(connection)
 
         if configuration.useTLS, let tlsContext {
             guard capabilities.startTLS else { throw .startTLSUnavailable }
-            let reply = try await exchange(channel, "STARTTLS", step: "STARTTLS")
+            let reply = try await exchange(connection, "STARTTLS", step: "STARTTLS")
             try expect(reply, 220, step: "STARTTLS")
-            try await addTLS(to: channel, context: tlsContext)
-            capabilities = try await hello(channel)
+            try await addTLS(to: connection.channel, context: tlsContext)
+            capabilities = try await hello(connection)
         }
 
         if let credentials = configuration.credentials {
-            try await authenticate(channel, capabilities: capabilities, credentials: credentials)
+            try await authenticate(connection, capabilities: capabilities, credentials: credentials)
         }
 
         let body = message.isEightBit && capabilities.eightBitMIME ? " BODY=8BITMIME" : ""
-        let mailFrom = try await exchange(channel, "MAIL FROM:<\(message.from)>\(body)", step: "MAIL FROM")
+        let mailFrom = try await exchange(connection, "MAIL FROM:<\(message.from)>\(body)", step: "MAIL FROM")
         try expect(mailFrom, 250, step: "MAIL FROM")
 
         var accepted = 0
         var lastRefusal: SMTPReply?
         for recipient in message.to {
-            let reply = try await exchange(channel, "RCPT TO:<\(recipient)>", step: "RCPT TO")
+            let reply = try await exchange(connection, "RCPT TO:<\(recipient)>", step: "RCPT TO")
             if reply.code == 250 || reply.code == 251 {
                 accepted += 1
             } else if (400..<500).contains(reply.code) {
@@ -102,13 +108,13 @@ public struct SMTPClient: Sendable {
             throw .allRecipientsRefused(code: lastRefusal?.code ?? 0, text: lastRefusal?.text ?? "no recipients")
         }
 
-        let data = try await exchange(channel, "DATA", step: "DATA")
+        let data = try await exchange(connection, "DATA", step: "DATA")
         try expect(data, 354, step: "DATA")
-        let content = try await exchange(channel, message.renderedForData() + ".", step: "end of DATA")
+        let content = try await exchange(connection, message.renderedForData() + ".", step: "end of DATA")
         try expect(content, 250, step: "end of DATA")
 
         // The mail is delivered; a failing QUIT changes nothing.
-        _ = try? await exchange(channel, "QUIT", step: "QUIT")
+        _ = try? await exchange(connection, "QUIT", step: "QUIT")
     }
 
     private struct Capabilities {
@@ -117,8 +123,8 @@ public struct SMTPClient: Sendable {
         var authMechanisms: Set<String>?
     }
 
-    private func hello(_ channel: any Channel) async throws(SMTPError) -> Capabilities {
-        let reply = try await exchange(channel, "EHLO \(heloName)", step: "EHLO")
+    private func hello(_ connection: SMTPConnection) async throws(SMTPError) -> Capabilities {
+        let reply = try await exchange(connection, "EHLO \(heloName)", step: "EHLO")
         try expect(reply, 250, step: "EHLO")
         var capabilities = Capabilities()
         for line in reply.lines.dropFirst() {
@@ -134,20 +140,20 @@ public struct SMTPClient: Sendable {
     }
 
     private func authenticate(
-        _ channel: any Channel,
+        _ connection: SMTPConnection,
         capabilities: Capabilities,
         credentials: (username: String, password: String)
     ) async throws(SMTPError) {
         guard let mechanisms = capabilities.authMechanisms else { throw .authenticationUnavailable }
         if mechanisms.contains("PLAIN") {
             let token = Base64.encode(Array("\0\(credentials.username)\0\(credentials.password)".utf8))
-            let reply = try await exchange(channel, "AUTH PLAIN \(token)", step: "AUTH PLAIN")
+            let reply = try await exchange(connection, "AUTH PLAIN \(token)", step: "AUTH PLAIN")
             try expectAuth(reply, 235)
         } else if mechanisms.contains("LOGIN") {
-            try expectAuth(try await exchange(channel, "AUTH LOGIN", step: "AUTH LOGIN"), 334)
-            let user = try await exchange(channel, Base64.encode(Array(credentials.username.utf8)), step: "AUTH LOGIN")
+            try expectAuth(try await exchange(connection, "AUTH LOGIN", step: "AUTH LOGIN"), 334)
+            let user = try await exchange(connection, Base64.encode(Array(credentials.username.utf8)), step: "AUTH LOGIN")
             try expectAuth(user, 334)
-            let pass = try await exchange(channel, Base64.encode(Array(credentials.password.utf8)), step: "AUTH LOGIN")
+            let pass = try await exchange(connection, Base64.encode(Array(credentials.password.utf8)), step: "AUTH LOGIN")
             try expectAuth(pass, 235)
         } else {
             throw .authenticationUnavailable
@@ -177,13 +183,13 @@ public struct SMTPClient: Sendable {
         return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
-    private func connect(greeting: SMTPCommand) async throws(SMTPError) -> any Channel {
+    private func connect(greeting: SMTPCommand, firstFailure: NIOLockedValueBox<SMTPError?>) async throws(SMTPError) -> any Channel {
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(SMTPClientHandler(greeting: greeting))
+                    try channel.pipeline.syncOperations.addHandler(SMTPClientHandler(greeting: greeting, firstFailure: firstFailure))
                 }
             }
         do {
@@ -195,7 +201,8 @@ public struct SMTPClient: Sendable {
         }
     }
 
-    private func exchange(_ channel: any Channel, _ line: String?, step: String) async throws(SMTPError) -> SMTPReply {
+    private func exchange(_ connection: SMTPConnection, _ line: String?, step: String) async throws(SMTPError) -> SMTPReply {
+        let channel = connection.channel
         let reply = channel.eventLoop.makePromise(of: SMTPReply.self)
         let written = channel.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { error in
@@ -206,7 +213,14 @@ public struct SMTPClient: Sendable {
         do {
             return try await reply.futureResult.get()
         } catch {
-            throw SMTPClientHandler.map(error, step: step)
+            let mapped = SMTPClientHandler.map(error, step: step)
+            if case .connectionClosed = mapped {
+                // The close may have a cause (a failed TLS handshake): once the channel is fully closed, every
+                // handler event has fired and the connection's first failure is recorded.
+                try? await channel.closeFuture.get()
+                if let cause = connection.firstFailure.withLockedValue({ $0 }) { throw cause }
+            }
+            throw mapped
         }
     }
 
@@ -284,4 +298,10 @@ enum Base64 {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// An open connection and the record of its first failure.
+struct SMTPConnection: Sendable {
+    let channel: any Channel
+    let firstFailure: NIOLockedValueBox<SMTPError?>
 }
