@@ -83,7 +83,8 @@ func buildRouter(
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware order: request log -> security headers -> fallback error pages -> session -> current user
     // -> error pages in the layout -> CSRF -> routes.
-    router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
+    // Each request at DEBUG: at the default INFO the 10 KiB log file keeps what matters (errors), not traffic.
+    router.add(middleware: LogRequestsMiddleware(.debug, includeHeaders: .none))
     router.add(middleware: SecurityHeadersMiddleware())
     let pages = ErrorPages(views: views, debug: configuration.debug)
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: false))
