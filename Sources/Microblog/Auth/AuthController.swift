@@ -37,7 +37,7 @@ struct AuthController: Sendable {
         let fields: LoginForm
         switch LoginForm.validate(form) {
         case .failure(let errors):
-            return try renderLogin(context: context, username: usernameEcho(form), errors: errors)
+            return try renderLogin(context: context, username: form.echo("username"), errors: errors)
         case .success(let valid):
             fields = valid
         }
@@ -80,11 +80,9 @@ struct AuthController: Sendable {
         errors: FormErrors = FormErrors(),
         formErrors: [String] = []
     ) throws -> Response {
-        let csrfToken = context.csrfToken()
-        var layout = LayoutModel(title: "Sign In", context: context)
-        layout.csrfToken = csrfToken
+        _ = context.csrfToken() // starts a session for a visitor who has none
         let model = LoginPage(
-            layout: layout,
+            layout: LayoutModel(title: "Sign In", context: context),
             form: .init(
                 username: FieldModel(value: username, errors: errors["username"]),
                 password: FieldModel(errors: errors["password"])
@@ -145,28 +143,17 @@ struct AuthController: Sendable {
     }
 
     private func renderRegister(context: AppRequestContext, form: FormData?, errors: FormErrors) throws -> Response {
-        let csrfToken = context.csrfToken()
-        var layout = LayoutModel(title: "Register", context: context)
-        layout.csrfToken = csrfToken
-        func echo(_ name: String) -> String {
-            if case .text(let value) = form?.text(name) { return value }
-            return ""
-        }
+        _ = context.csrfToken() // starts a session for a visitor who has none
         let model = RegisterPage(
-            layout: layout,
+            layout: LayoutModel(title: "Register", context: context),
             form: .init(
-                username: FieldModel(value: echo("username"), errors: errors["username"]),
-                email: FieldModel(value: echo("email"), errors: errors["email"]),
+                username: FieldModel(value: form?.echo("username") ?? "", errors: errors["username"]),
+                email: FieldModel(value: form?.echo("email") ?? "", errors: errors["email"]),
                 password: FieldModel(errors: errors["password"]),
                 password2: FieldModel(errors: errors["password2"])
             )
         )
         return try views.page("register", model)
-    }
-
-    private func usernameEcho(_ form: FormData) -> String {
-        if case .text(let value) = form.text("username") { return value }
-        return ""
     }
 }
 

@@ -35,9 +35,7 @@ struct MainController: Sendable {
         let form = context.form ?? .empty
         switch PostForm.validate(form) {
         case .failure(let errors):
-            var echo = ""
-            if case .text(let value) = form.text("post") { echo = value }
-            return try await renderIndex(request: request, context: context, user: user, post: echo, errors: errors)
+            return try await renderIndex(request: request, context: context, user: user, post: form.echo("post"), errors: errors)
         case .success(let post):
             try await database.createPost(authorID: userID, body: post.body, at: Date())
             context.flash("Your post is now live!")
@@ -95,13 +93,9 @@ struct MainController: Sendable {
     @Sendable func editProfile(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let user = context.currentUser, let userID = user.id else { return .loginRedirect(for: request) }
         let form = context.form ?? .empty
-        func echo(_ name: String) -> String {
-            if case .text(let value) = form.text(name) { return value }
-            return ""
-        }
         switch EditProfileForm.validate(form) {
         case .failure(let errors):
-            return try renderEditProfile(context: context, username: echo("username"), aboutMe: echo("about_me"), errors: errors)
+            return try renderEditProfile(context: context, username: form.echo("username"), aboutMe: form.echo("about_me"), errors: errors)
         case .success(let fields):
             do throws(RegistryError) {
                 try await registry.updateProfile(userID: userID, username: fields.username, aboutMe: fields.aboutMe)

@@ -39,6 +39,12 @@ public struct FormData: Sendable, Equatable {
         }
     }
 
+    /// The field's text as sent, to put back into a re-rendered form; empty when missing or not valid UTF-8.
+    public func echo(_ name: String) -> String {
+        if case .text(let value) = text(name) { return value }
+        return ""
+    }
+
     /// The raw value of a field, if it was sent.
     public func raw(_ name: String) -> [UInt8]? { fields[name] }
 
