@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 import Logging
 
 /// One log call, captured by the handler and formatted by the sink.
@@ -29,10 +23,10 @@ struct LogRecord: Sendable {
         line: UInt,
         suppressMail: Bool = false
     ) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        self.seconds = Int64(now.tv_sec)
-        self.nanoseconds = Int32(now.tv_nsec)
+        let now = Date().timeIntervalSince1970
+        let seconds = now.rounded(.down)
+        self.seconds = Int64(seconds)
+        self.nanoseconds = Int32(min(999_999_999, (now - seconds) * 1e9))
         self.level = level
         self.message = message
         self.metadata = metadata
