@@ -222,3 +222,28 @@ struct AuthControllerTests {
         }
     }
 }
+
+@Suite("Hostile cookies")
+struct HostileCookieTests {
+    @Test("A tampered, truncated, oversized or foreign session or remember cookie means anonymous, never a 5xx", arguments: [
+        ("session", "AAAA"), ("session", String(repeating: "x", count: 3000)), ("session", "%00%FF"),
+        ("remember_token", "abc"), ("remember_token", "a.b.c"), ("remember_token", String(repeating: "y", count: 3000) + ".z"),
+        ("remember_token", "."),
+    ])
+    func hostileCookie(name: String, value: String) async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            let browser = Browser(client)
+            browser.setCookie(name, value)
+            let home = try await browser.get("/index")
+            #expect(home.status == .found)
+            #expect(home.location == "/login?next=/index")
+            let login = try await browser.get("/login")
+            #expect(login.status == .ok)
+            #expect(login.csrfToken != nil, "a fresh session")
+        }
+        let logged = env.logs.entries.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
+        #expect(!logged.contains(value) || value.count < 4, "the cookie's value is never logged")
+    }
+}
