@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The bounded hand-over between the log handlers (any thread) and the ``LogSink`` run loop.
 ///
@@ -31,7 +31,7 @@ final class LogRecordBuffer: Sendable {
     }
 
     let capacity: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -39,7 +39,7 @@ final class LogRecordBuffer: Sendable {
 
     /// Hands a record over, or counts it as dropped when the buffer is full or closed. Never blocks.
     func push(_ record: LogRecord) {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+        let waiter: CheckedContinuation<Void, Never>? = state.withLockedValue { state in
             // Records after close are not counted: nobody is left to report them.
             guard state.phase != .closed else { return nil }
             guard state.records < capacity else {
@@ -56,7 +56,7 @@ final class LogRecordBuffer: Sendable {
     /// Waits until every record pushed before this call has been handled by the consumer.
     func barrier() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let (accepted, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            let (accepted, waiter) = state.withLockedValue { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard state.phase != .closed else { return (false, nil) }
                 state.entries.append(.barrier(continuation))
                 return (true, state.waiter.take())
@@ -68,7 +68,7 @@ final class LogRecordBuffer: Sendable {
 
     /// Starts a graceful drain: records are still accepted; the consumer is told once.
     func beginDrain() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             if state.phase == .running { state.phase = .draining }
             return state.waiter.take()
         }
@@ -77,7 +77,7 @@ final class LogRecordBuffer: Sendable {
 
     /// Stops accepting records; the consumer gets what is left, then `nil`.
     func close() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             state.phase = .closed
             return state.waiter.take()
         }
@@ -94,7 +94,7 @@ final class LogRecordBuffer: Sendable {
             case .empty: break
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { state -> Bool in
+                let ready = state.withLockedValue { state -> Bool in
                     if Self.hasWork(state) { return true }
                     state.waiter = continuation
                     return false
@@ -116,7 +116,7 @@ final class LogRecordBuffer: Sendable {
     }
 
     private func take() -> TakeResult {
-        state.withLock { state -> TakeResult in
+        state.withLockedValue { state -> TakeResult in
             let drainStarted = state.phase != .running && !state.drainReported
             if state.entries.isEmpty, state.dropped == 0, !drainStarted {
                 return state.phase == .closed ? .finished : .empty

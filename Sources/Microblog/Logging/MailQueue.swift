@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The bounded queue of error records waiting to be mailed, shared by the file loop (producer) and the
 /// mail loop (consumer). Also tells waiters when nothing is queued or being sent.
@@ -15,7 +15,7 @@ final class MailQueue: Sendable {
     }
 
     let capacity: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -23,7 +23,7 @@ final class MailQueue: Sendable {
 
     /// Queues a record, or counts it as dropped when the queue is full or closed.
     func push(_ record: LogRecord) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             guard !state.closed, state.records.count < capacity else {
                 state.dropped += 1
                 return nil
@@ -36,7 +36,7 @@ final class MailQueue: Sendable {
 
     /// No more records; the mail loop sends what is left (without waiting for windows) and stops.
     func close() {
-        let (waiter, closeWaiters) = state.withLock { state in
+        let (waiter, closeWaiters) = state.withLockedValue { state in
             state.closed = true
             let waiters = Array(state.closeWaiters.values)
             state.closeWaiters.removeAll()
@@ -46,18 +46,18 @@ final class MailQueue: Sendable {
         for waiter in closeWaiters { waiter.resume() }
     }
 
-    var isClosed: Bool { state.withLock { $0.closed } }
+    var isClosed: Bool { state.withLockedValue { $0.closed } }
 
     /// Waits for a record; `false` once closed and empty.
     func waitForRecords() async -> Bool {
         while true {
-            let status = state.withLock { state -> Bool? in
+            let status = state.withLockedValue { state -> Bool? in
                 if !state.records.isEmpty || state.dropped > 0 { return true }
                 return state.closed ? false : nil
             }
             if let status { return status }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { state -> Bool in
+                let ready = state.withLockedValue { state -> Bool in
                     if !state.records.isEmpty || state.dropped > 0 || state.closed { return true }
                     state.waiter = continuation
                     return false
@@ -69,7 +69,7 @@ final class MailQueue: Sendable {
 
     /// Takes up to `limit` records and the dropped count, and marks a send as in progress.
     func take(limit: Int) -> (records: [LogRecord], dropped: Int) {
-        state.withLock { state in
+        state.withLockedValue { state in
             let count = min(limit, state.records.count)
             let records = Array(state.records.prefix(count))
             state.records.removeFirst(count)
@@ -82,7 +82,7 @@ final class MailQueue: Sendable {
 
     /// Marks the send started by `take` as finished (delivered or given up).
     func finishSend() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.sending = false
             guard state.records.isEmpty, state.dropped == 0 else { return [] }
             defer { state.idleWaiters.removeAll() }
@@ -94,7 +94,7 @@ final class MailQueue: Sendable {
     /// Waits until no record is queued and no mail is being sent.
     func waitUntilIdle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let idle = state.withLock { state -> Bool in
+            let idle = state.withLockedValue { state -> Bool in
                 if state.records.isEmpty, state.dropped == 0, !state.sending { return true }
                 state.idleWaiters.append(continuation)
                 return false
@@ -105,7 +105,7 @@ final class MailQueue: Sendable {
 
     /// Resumes every idle waiter: the mail loop has ended.
     func releaseIdleWaiters() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             defer { state.idleWaiters.removeAll() }
             return state.idleWaiters
         }
@@ -123,13 +123,13 @@ final class MailQueue: Sendable {
     }
 
     private func waitUntilClosed() async {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             defer { state.nextWaiterID += 1 }
             return state.nextWaiterID
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
+                let now = state.withLockedValue { state -> Bool in
                     // Checked under the lock that `onCancel` takes, so no wake-up is lost.
                     if state.closed || Task.isCancelled { return true }
                     state.closeWaiters[id] = continuation
@@ -138,7 +138,7 @@ final class MailQueue: Sendable {
                 if now { continuation.resume() }
             }
         } onCancel: {
-            let waiter = state.withLock { $0.closeWaiters.removeValue(forKey: id) }
+            let waiter = state.withLockedValue { $0.closeWaiters.removeValue(forKey: id) }
             waiter?.resume()
         }
     }

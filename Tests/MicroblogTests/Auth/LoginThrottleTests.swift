@@ -1,14 +1,14 @@
 import Foundation
 import HTTPTypes
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 @testable import Microblog
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
-    private let now = Mutex(Date(timeIntervalSince1970: 1_000_000))
-    func read() -> Date { now.withLock { $0 } }
-    func advance(by seconds: TimeInterval) { now.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    private let now = NIOLockedValueBox(Date(timeIntervalSince1970: 1_000_000))
+    func read() -> Date { now.withLockedValue { $0 } }
+    func advance(by seconds: TimeInterval) { now.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
 }
 
 @Suite("Login throttling")

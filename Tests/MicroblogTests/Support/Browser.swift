@@ -3,12 +3,12 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A visitor with a cookie jar: follows the site the way a browser does, one request at a time or many at once.
 final class Browser: Sendable {
     let transport: any HTTPTransport
-    private let cookies = Mutex<[String: String]>([:])
+    private let cookies = NIOLockedValueBox<[String: String]>([:])
 
     init(_ transport: any HTTPTransport) {
         self.transport = transport
@@ -16,11 +16,11 @@ final class Browser: Sendable {
 
     /// The cookie value the browser holds, if any.
     func cookie(_ name: String) -> String? {
-        cookies.withLock { $0[name] }
+        cookies.withLockedValue { $0[name] }
     }
 
     func setCookie(_ name: String, _ value: String?) {
-        cookies.withLock { $0[name] = value }
+        cookies.withLockedValue { $0[name] = value }
     }
 
     @discardableResult
@@ -54,7 +54,7 @@ final class Browser: Sendable {
 
     func send(_ uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?) async throws -> Page {
         var headers = headers
-        let cookieHeader = cookies.withLock { $0.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
+        let cookieHeader = cookies.withLockedValue { $0.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
         if !cookieHeader.isEmpty { headers[.cookie] = cookieHeader }
         let page = try await transport.send(uri: uri, method: method, headers: headers, body: body)
         for setCookie in page.headers[values: .setCookie] {
@@ -70,7 +70,7 @@ final class Browser: Sendable {
         let value = String(pair[pair.index(after: equals)...])
         let expired = attributes.contains { $0.lowercased() == "max-age=0" }
             || attributes.contains { $0.lowercased().hasPrefix("expires=") && $0.contains("1970") }
-        cookies.withLock { jar in
+        cookies.withLockedValue { jar in
             jar[name] = (expired || value.isEmpty) ? nil : value
         }
     }

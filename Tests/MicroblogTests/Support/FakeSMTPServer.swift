@@ -1,6 +1,6 @@
 import NIOCore
 import NIOPosix
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A scripted SMTP server on NIO for the faults aiosmtpd cannot produce.
 final class FakeSMTPServer: Sendable {
@@ -60,10 +60,10 @@ final class FakeSMTPServer: Sendable {
 
 /// The counts, shared by the sessions and the server object.
 private final class CountsBox: Sendable {
-    private let counts = Mutex(FakeSMTPServer.Counts())
+    private let counts = NIOLockedValueBox(FakeSMTPServer.Counts())
 
     func update(_ change: (inout FakeSMTPServer.Counts) -> Void) -> FakeSMTPServer.Counts {
-        counts.withLock { counts in
+        counts.withLockedValue { counts in
             change(&counts)
             return counts
         }

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import Foundation
-import Synchronization
 
 /// A real SMTP server (aiosmtpd) on a free port of 127.0.0.1 that stores every message it receives as a file.
 ///
@@ -12,12 +12,12 @@ final class SMTPTestServer: Sendable {
 
     let port: Int
     let mailDirectory: String
-    private let running: Mutex<(process: Process, stdin: Pipe)?>
+    private let running: NIOLockedValueBox<(process: Process, stdin: Pipe)?>
 
     private init(port: Int, mailDirectory: String, process: Process, stdin: Pipe) {
         self.port = port
         self.mailDirectory = mailDirectory
-        self.running = Mutex((process, stdin))
+        self.running = NIOLockedValueBox((process, stdin))
     }
 
     deinit {
@@ -120,7 +120,7 @@ final class SMTPTestServer: Sendable {
 
     /// Stops the server (idempotent).
     func stop() {
-        guard let (process, stdin) = running.withLock({ $0.take() }) else { return }
+        guard let (process, stdin) = running.withLockedValue({ $0.take() }) else { return }
         if process.isRunning {
             process.terminate()
         }
@@ -145,10 +145,10 @@ private final class Readiness: Sendable {
         var waiter: CheckedContinuation<Int, any Error>?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     func append(_ data: Data) {
-        let text: String? = state.withLock { state in
+        let text: String? = state.withLockedValue { state in
             state.output.append(data)
             return String(decoding: state.output, as: UTF8.self)
         }
@@ -159,7 +159,7 @@ private final class Readiness: Sendable {
     }
 
     func finish(_ result: Result<Int, any Error>) {
-        let waiter = state.withLock { state -> CheckedContinuation<Int, any Error>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Int, any Error>? in
             guard state.result == nil else { return nil }
             state.result = result
             return state.waiter.take()
@@ -169,7 +169,7 @@ private final class Readiness: Sendable {
 
     func wait() async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
-            let ready = state.withLock { state -> Result<Int, any Error>? in
+            let ready = state.withLockedValue { state -> Result<Int, any Error>? in
                 if let result = state.result { return result }
                 state.waiter = continuation
                 return nil

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Microblog
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Runs a ``LogSink`` in a `ServiceGroup` while `body` runs, then shuts it down gracefully and waits for it.
 func withRunningSink<T: Sendable>(
