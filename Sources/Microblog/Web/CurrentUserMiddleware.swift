@@ -31,8 +31,13 @@ struct CurrentUserMiddleware: RouterMiddleware {
         if let user = context.currentUser, let id = user.id {
             let now = Date()
             if now.timeIntervalSince(user.lastSeen) >= lastSeenInterval {
-                try await database.touchLastSeen(userID: id, at: now)
-                context.currentUser?.lastSeen = now
+                // Best effort: a page that only reads must not fail because this write could not happen.
+                do {
+                    try await database.touchLastSeen(userID: id, at: now)
+                    context.currentUser?.lastSeen = now
+                } catch {
+                    context.logger.warning("Could not record last_seen", metadata: ["error": "\(error)"])
+                }
             }
         }
         var response = try await next(request, context)
