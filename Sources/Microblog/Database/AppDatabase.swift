@@ -49,21 +49,30 @@ public struct AppDatabase: Sendable {
         }
     }
 
-    /// Runs `body` in one write transaction, converting GRDB's errors into ``StoreError``.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    /// Runs `body` in one write transaction, converting GRDB's errors into ``StoreError`` that remembers the
+    /// calling storage method.
+    func write<T: Sendable>(
+        file: StaticString = #fileID,
+        line: UInt = #line,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StoreError) -> T {
         do {
             return try await writer.write(body)
         } catch {
-            throw StoreError(error)
+            throw StoreError(error, location: "\(file):\(line)")
         }
     }
 
     /// Runs `body` on a read connection, converting GRDB's errors into ``StoreError``.
-    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    func read<T: Sendable>(
+        file: StaticString = #fileID,
+        line: UInt = #line,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StoreError) -> T {
         do {
             return try await writer.read(body)
         } catch {
-            throw StoreError(error)
+            throw StoreError(error, location: "\(file):\(line)")
         }
     }
 }

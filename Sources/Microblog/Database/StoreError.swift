@@ -9,8 +9,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unavailable(Unavailability)
     /// The file is not a usable microblog database.
     case notADatabase
-    /// Anything else: a server fault. The description is for the log only.
-    case failure(String)
+    /// Anything else: a server fault. The description (and where storage raised it) is for the log only.
+    case failure(String, location: String)
 
     /// The fields whose values are unique across users.
     public enum UniqueField: Sendable, Equatable {
@@ -35,17 +35,19 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(.full): "the disk is full or the database file cannot be written"
         case .unavailable(.moved): "the database file was moved or deleted while the server runs"
         case .notADatabase: "the file is not a microblog SQLite database (or is corrupt); refusing to use it"
-        case .failure(let detail): "database failure: \(detail)"
+        case .failure(let detail, _): "database failure: \(detail)"
         }
     }
 
-    init(_ error: any Error) {
+    /// Converts any error of a storage call into a `StoreError`.
+    /// - Parameter location: the storage method that failed (`file:line`), kept for the log and the debug page.
+    init(_ error: any Error, location: String = "") {
         if let error = error as? StoreError {
             self = error
             return
         }
         guard let error = error as? DatabaseError else {
-            self = .failure(String(describing: error))
+            self = .failure(String(describing: error), location: location)
             return
         }
         switch error.extendedResultCode {
@@ -75,7 +77,15 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT:
             self = .notADatabase
         default:
-            self = .failure(error.description)
+            self = .failure(error.description, location: location)
         }
+    }
+}
+
+extension StoreError: LocatedError {
+    /// Where storage raised a ``failure(_:location:)``; empty for the other cases, which are not faults.
+    public var location: String {
+        if case .failure(_, let location) = self { return location }
+        return ""
     }
 }

@@ -112,7 +112,7 @@ public actor ErrorPages {
             errorType: String(reflecting: type(of: error)),
             message: String(describing: error),
             chain: ErrorDescription.chain(error),
-            location: (error as? any LocatedError)?.location,
+            location: (error as? any LocatedError)?.location.nonEmpty,
             method: request.method.rawValue,
             path: request.uri.description,
             headers: request.headers.map { field in
@@ -187,6 +187,8 @@ enum ErrorDescription {
 }
 
 extension String {
+    fileprivate var nonEmpty: String? { isEmpty ? nil : self }
+
     fileprivate func leftPadded(to width: Int) -> String {
         String(repeating: "0", count: max(0, width - count)) + self
     }

@@ -105,6 +105,7 @@ struct ErrorPagesTests {
         #expect(page.contains("injected fault"))
         #expect(page.contains("StoreError"))
         #expect(page.contains("POST /index"))
+        #expect(page.contains("Raised at") && page.contains("Microblog/AppDatabase+Users.swift:"), "the source location")
         #expect(page.contains("&lt;masked&gt;"))
         #expect(!sessionCookie.isEmpty && !page.contains(sessionCookie), "the session cookie is masked")
     }
