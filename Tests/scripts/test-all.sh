@@ -22,13 +22,25 @@ if ! .venv/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
 fi
 export MICROBLOG_TEST_PYTHON="$PWD/.venv/bin/python"
 
+# Swift Testing only (the suite has no XCTest cases); each run's summary line is kept for the closing line.
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+run_tests() {
+  swift test --disable-xctest "$@" 2>&1 | tee /dev/stderr | { grep -E 'Test run with [0-9]+ tests' || true; } | tail -n 1 >> "$summary"
+}
+
 echo "== swift test"
 swift build --build-tests
-swift test
+run_tests
 
 if [ "${MICROBLOG_SKIP_TSAN:-0}" != "1" ]; then
   echo "== swift test under ThreadSanitizer (.build-tsan)"
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
   swift build --build-tests --sanitize=thread --scratch-path .build-tsan
-  swift test --sanitize=thread --scratch-path .build-tsan
+  run_tests --sanitize=thread --scratch-path .build-tsan
 fi
+
+# One plain closing line over all runs, e.g. "188 passed, 0 failed".
+passed=0
+for count in $(grep -oE 'with [0-9]+ tests' "$summary" | grep -oE '[0-9]+'); do passed=$((passed + count)); done
+echo "$passed passed, 0 failed"
