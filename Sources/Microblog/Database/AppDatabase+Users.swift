@@ -63,12 +63,16 @@ extension AppDatabase {
 
     /// The user with this id, if any.
     public func user(id: Int64) async throws(StoreError) -> User? {
-        try await read { db in try User.fetchOne(db, key: id) }
+        try await read { db in
+            try User.fetchOne(db.cachedStatement(sql: "SELECT * FROM user WHERE id = ?"), arguments: [id])
+        }
     }
 
     /// The user whose username normalises to `key`, if any.
     func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
-        try await read { db in try User.filter(User.usernameKeyColumn == key.rawValue).fetchOne(db) }
+        try await read { db in
+            try User.fetchOne(db.cachedStatement(sql: "SELECT * FROM user WHERE username_key = ?"), arguments: [key.rawValue])
+        }
     }
 
     /// All users holding this username key (the schema allows at most one; tests check that it holds).
@@ -104,7 +108,7 @@ extension AppDatabase {
             }
             sql += " ORDER BY post.timestamp DESC, post.id DESC LIMIT ? OFFSET ?"
             arguments += [perPage + 1, (page - 1) * perPage]
-            var items = try PostWithAuthor.fetchAll(db, sql: sql, arguments: arguments)
+            var items = try PostWithAuthor.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
             let hasOlder = items.count > perPage
             if hasOlder { items.removeLast() }
             return Page(items: items, number: page, hasNewer: page > 1, hasOlder: hasOlder)

@@ -61,7 +61,8 @@ public struct DatabasePersistDriver: PersistDriver {
     public func getWithTTL<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> (object: Object, ttl: Duration?)? {
         let now = Date.now.timeIntervalSince1970
         let stored = try await database.read { db -> (data: Data, expiresAt: Double?)? in
-            guard let row = try Row.fetchOne(db, sql: "SELECT value, expires_at FROM session WHERE key = ?", arguments: [key]) else {
+            let statement = try db.cachedStatement(sql: "SELECT value, expires_at FROM session WHERE key = ?")
+            guard let row = try Row.fetchOne(statement, arguments: [key]) else {
                 return nil
             }
             return (row["value"], row["expires_at"])

@@ -126,8 +126,10 @@ final class RotatingFileWriter {
             reportFailure("cannot open \(path) (errno \(errno))")
             return false
         }
-        var info = stat()
-        size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        // The size is where the end of the file is (opened for appending); no `struct stat`, which resolves
+        // through Dispatch's module in optimised builds.
+        let end = lseek(fd, 0, SEEK_END)
+        size = end >= 0 ? Int(end) : 0
         descriptor = fd
         reportedFailure = false
         return true

@@ -174,14 +174,14 @@ struct EditProfilePage: Sendable {
 
 /// "Last seen on" times, in UTC.
 enum LastSeenFormat {
+    private static let style = Date.VerbatimFormatStyle(
+        format: "\(year: .defaultDigits)-\(month: .twoDigits)-\(day: .twoDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) UTC",
+        timeZone: .gmt,
+        calendar: Calendar(identifier: .gregorian)
+    )
+
     static func string(from date: Date) -> String {
-        date.formatted(
-            Date.VerbatimFormatStyle(
-                format: "\(year: .defaultDigits)-\(month: .twoDigits)-\(day: .twoDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) UTC",
-                timeZone: .gmt,
-                calendar: Calendar(identifier: .gregorian)
-            )
-        )
+        date.formatted(style)
     }
 }
 

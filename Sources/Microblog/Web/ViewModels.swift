@@ -7,7 +7,6 @@ struct LayoutModel: Sendable {
     var currentUser: NavUser?
     var csrfToken: String
     var flashes: [String]
-    /// Stored, not computed: Mustache reads models through `Mirror`, which sees stored properties only.
     var hasFlashes: Bool
 
     /// The logged-in user as the navigation bar shows them.
@@ -16,14 +15,23 @@ struct LayoutModel: Sendable {
         var profilePath: String
     }
 
+    init(title: String?, currentUser: NavUser?, csrfToken: String, flashes: [String]) {
+        self.title = title
+        self.currentUser = currentUser
+        self.csrfToken = csrfToken
+        self.flashes = flashes
+        self.hasFlashes = !flashes.isEmpty
+    }
+
     /// Builds the layout for this request, taking (and so clearing) the session's flashed messages.
     init(title: String?, context: AppRequestContext) {
-        self.title = title
-        self.currentUser = context.currentUser.map { NavUser(username: $0.username, profilePath: UserPath.of($0.username)) }
         let session = context.sessions.session
-        self.csrfToken = session?.csrfToken ?? ""
-        self.flashes = session?.flashes ?? []
-        self.hasFlashes = !flashes.isEmpty
+        self.init(
+            title: title,
+            currentUser: context.currentUser.map { NavUser(username: $0.username, profilePath: UserPath.of($0.username)) },
+            csrfToken: session?.csrfToken ?? "",
+            flashes: session?.flashes ?? []
+        )
         if hasFlashes {
             context.sessions.withLockedSession { $0?.flashes = [] }
         }

@@ -45,7 +45,13 @@ public enum ViewError: Error, Sendable, Equatable {
 /// HTML escaping per Unicode scalar. swift-mustache's own escaper walks grapheme clusters, so a `"` followed by
 /// a combining mark is one cluster that matches no replacement and leaves the attribute raw.
 struct ScalarHTMLContentType: MustacheContentType {
+    private static let needsEscaping: [Bool] = (0...255).map { byte in
+        [UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"), UInt8(ascii: "\""), UInt8(ascii: "'")].contains(UInt8(byte))
+    }
+
     func escapeText(_ text: String) -> String {
+        // Most values need no escaping: one pass over the bytes decides (all five characters are ASCII).
+        guard text.utf8.contains(where: { Self.needsEscaping[Int($0)] }) else { return text }
         var output = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             switch scalar {
