@@ -1,0 +1,201 @@
+import Benchmark
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Microblog
+
+/// The microblog's micro-benchmarks (package-benchmark). Every fixture is built in a `setup` hook and removed in
+/// `teardown`; the measured closures only do the thing named. Run with
+/// `MICROBLOG_BENCHMARKS=1 swift package --scratch-path .build-bench benchmark` (see Benchmarks/README.md).
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
+        warmupIterations: 10,
+        maxDuration: .seconds(3),
+        maxIterations: 100_000
+    )
+
+    registryBenchmarks()
+    pageBenchmarks()
+    formBenchmarks()
+    bcryptBenchmarks()
+}
+
+// MARK: UserRegistry
+
+/// Claims through `UserRegistry`, each persisted in one SQLite transaction (WAL, on a temporary file).
+func registryBenchmarks() {
+    let fixture = FixtureSlot<RegistryFixture>()
+    let claimants = 64
+    let setup: Benchmark.BenchmarkSetupHook = { fixture.set(try await RegistryFixture.make(claimants: claimants)) }
+    let teardown: Benchmark.BenchmarkTeardownHook = { fixture.take()?.folder.remove() }
+
+    Benchmark(
+        "Registry: rename to a free name, uncontended",
+        configuration: .init(setup: setup, teardown: teardown)
+    ) { benchmark in
+        let fixture = try fixture.get()
+        let userID = fixture.userIDs[0]
+        for _ in benchmark.scaledIterations {
+            try await fixture.registry.updateProfile(userID: userID, username: fixture.names.next(), aboutMe: nil)
+        }
+    }
+
+    Benchmark(
+        "Registry: register a free name, uncontended",
+        configuration: .init(setup: setup, teardown: teardown)
+    ) { benchmark in
+        let fixture = try fixture.get()
+        for _ in benchmark.scaledIterations {
+            let name = fixture.names.next()
+            blackHole(try await fixture.registry.register(username: name, email: "\(name)@bench.example.com", passwordHash: "x"))
+        }
+    }
+
+    // One iteration: 64 renames to one fresh name released together; exactly one must win.
+    Benchmark(
+        "Registry: 64 renames contending for one name",
+        configuration: .init(maxIterations: 2_000, setup: setup, teardown: teardown)
+    ) { benchmark in
+        let fixture = try fixture.get()
+        for _ in benchmark.scaledIterations {
+            let name = fixture.names.next()
+            let winners = await withTaskGroup(of: Bool.self) { group in
+                for userID in fixture.userIDs {
+                    group.addTask {
+                        do throws(RegistryError) {
+                            try await fixture.registry.updateProfile(userID: userID, username: name, aboutMe: nil)
+                            return true
+                        } catch {
+                            return false
+                        }
+                    }
+                }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            if winners != 1 { benchmark.error("\(winners) claimants won \(name)") }
+        }
+    }
+}
+
+// MARK: Pages
+
+/// `/index` and `/user/<name>` for a logged-in user with 20 posts: through the whole router (middleware, session
+/// and user lookups, database reads, rendering; no sockets), and the Mustache rendering alone.
+func pageBenchmarks() {
+    let router = FixtureSlot<RouterFixture>()
+    let routerSetup: Benchmark.BenchmarkSetupHook = { router.set(try await RouterFixture.make(posts: 20)) }
+    let routerTeardown: Benchmark.BenchmarkTeardownHook = { await router.take()?.stop() }
+
+    for path in ["/index", "/user/susan"] {
+        Benchmark(
+            "Page: GET \(path) logged in, through the router",
+            configuration: .init(setup: routerSetup, teardown: routerTeardown)
+        ) { benchmark in
+            let fixture = try router.get()
+            for _ in benchmark.scaledIterations {
+                let response = try await fixture.get(path)
+                if response.status != .ok { benchmark.error("GET \(path) answered \(response.status.code)") }
+                blackHole(response)
+            }
+        }
+    }
+
+    let views = FixtureSlot<ViewFixture>()
+    let viewSetup: Benchmark.BenchmarkSetupHook = { views.set(try await ViewFixture.make()) }
+    let viewTeardown: Benchmark.BenchmarkTeardownHook = { _ = views.take() }
+
+    Benchmark("Render: index template, 20 posts", configuration: .init(setup: viewSetup, teardown: viewTeardown)) { benchmark in
+        let fixture = try views.get()
+        for _ in benchmark.scaledIterations {
+            blackHole(try fixture.views.render("index", fixture.index))
+        }
+    }
+
+    Benchmark("Render: user template, 20 posts", configuration: .init(setup: viewSetup, teardown: viewTeardown)) { benchmark in
+        let fixture = try views.get()
+        for _ in benchmark.scaledIterations {
+            blackHole(try fixture.views.render("user", fixture.user))
+        }
+    }
+
+    // The proposed change: the same models answering lookups through MustacheParent instead of Mirror.
+    Benchmark("Render: index template, 20 posts, MustacheParent models", configuration: .init(setup: viewSetup, teardown: viewTeardown)) { benchmark in
+        let fixture = try views.get()
+        let model = ParentIndexPage(fixture.index)
+        for _ in benchmark.scaledIterations {
+            blackHole(try fixture.views.render("index", model))
+        }
+    }
+
+    Benchmark("Render: user template, 20 posts, MustacheParent models", configuration: .init(setup: viewSetup, teardown: viewTeardown)) { benchmark in
+        let fixture = try views.get()
+        let model = ParentUserPage(fixture.user)
+        for _ in benchmark.scaledIterations {
+            blackHole(try fixture.views.render("user", model))
+        }
+    }
+
+    // Gravatar URLs: 21 per page (20 posts and the profile).
+    Benchmark("Gravatar URL: String(format:) per byte (today)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(GravatarVariants.formatted(email: "susan@example.com", size: 36))
+        }
+    }
+    Benchmark("Gravatar URL: nibble table (proposed)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(GravatarVariants.table(email: "susan@example.com", size: 36))
+        }
+    }
+}
+
+// MARK: Forms
+
+/// `FormData` decoding of the bodies browsers send.
+func formBenchmarks() {
+    let editProfile = Array(
+        "csrf_token=Xb2kqz3Lr9yTQ0pW1mN8vC4sD7fG6hJ5aK_eR-uIoPl&username=susan&about_me=I+like+benchmarks+%26+fast+pages.+%F0%9F%9A%80&submit=Submit"
+            .utf8
+    )
+    let registration = Array(
+        "csrf_token=Xb2kqz3Lr9yTQ0pW1mN8vC4sD7fG6hJ5aK_eR-uIoPl&username=susan&email=susan%40example.com&password=correct+horse+battery+staple&password2=correct+horse+battery+staple&submit=Register"
+            .utf8
+    )
+    Benchmark("Form: decode edit_profile body", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try FormData(body: editProfile))
+        }
+    }
+    Benchmark("Form: decode register body", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try FormData(body: registration))
+        }
+    }
+}
+
+// MARK: bcrypt
+
+/// bcrypt at the configured cost (`BCRYPT_COST`, 12 by default), on NIO's thread pool as the server runs it.
+func bcryptBenchmarks() {
+    let cost = UInt8(ProcessInfo.processInfo.environment["BCRYPT_COST"].flatMap { Int($0) }.map { min(max($0, 4), 31) } ?? 12)
+    let hasher = FixtureSlot<(PasswordHasher, String)>()
+    let setup: Benchmark.BenchmarkSetupHook = {
+        let passwords = PasswordHasher(cost: cost)
+        hasher.set((passwords, try await passwords.hash("correct horse battery staple")))
+    }
+    let configuration = Benchmark.Configuration(
+        warmupIterations: 1, maxDuration: .seconds(10), maxIterations: 20, setup: setup, teardown: { _ = hasher.take() }
+    )
+    Benchmark("bcrypt: hash at cost \(cost)", configuration: configuration) { benchmark in
+        let (passwords, _) = try hasher.get()
+        for _ in benchmark.scaledIterations {
+            blackHole(try await passwords.hash("correct horse battery staple"))
+        }
+    }
+    Benchmark("bcrypt: verify at cost \(cost)", configuration: configuration) { benchmark in
+        let (passwords, hash) = try hasher.get()
+        for _ in benchmark.scaledIterations {
+            blackHole(try await passwords.verify("correct horse battery staple", hash: hash))
+        }
+    }
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# The one benchmark command (Benchmarks/README.md): builds release into .build-bench, starts the server on a fresh
+# database and a free loopback port, runs wrk on GET /login, /index and /user/<name> at 16 and 64 connections,
+# runs microblog-stress race (rename and register) and load, reads the server's RSS and prints a table.
+#
+# Everything stays on 127.0.0.1; every step is bounded in time. Settings (environment):
+#   BCRYPT_COST      bcrypt cost of the server under test (default 4: the race registers 64 users per round and
+#                    the server hashes before it claims; cost 12 would make that phase ~15 minutes on 2 cores.
+#                    The GET pages wrk measures never run bcrypt; the micro-benchmarks measure cost 12 itself.)
+#   WRK_DURATION     seconds per wrk run (10)       WRK_THREADS  wrk threads (2)
+#   WRK_CONNECTIONS  connection counts ("16 64"; "" skips wrk)    SEED_POSTS   posts the wrk user writes first (5)
+#   RACE_USERS       claimants per round (64)       RACE_ROUNDS  rounds per kind (100; 0 skips the race)
+#   LOAD_RATE        load mode req/s (2000)         LOAD_DURATION seconds (10)   LOAD_USERS (16)
+#   SKIP_BUILD=1     use the binaries already in .build-bench/release
+#   RESULTS          folder for raw outputs (default .build-bench/bench-results/<timestamp>)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SCRATCH=.build-bench
+BCRYPT_COST=${BCRYPT_COST:-4}
+WRK_DURATION=${WRK_DURATION:-10}
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNECTIONS=${WRK_CONNECTIONS:-"16 64"}
+SEED_POSTS=${SEED_POSTS:-5}
+RACE_USERS=${RACE_USERS:-64}
+RACE_ROUNDS=${RACE_ROUNDS:-100}
+LOAD_RATE=${LOAD_RATE:-2000}
+LOAD_DURATION=${LOAD_DURATION:-10}
+LOAD_USERS=${LOAD_USERS:-16}
+RESULTS=${RESULTS:-$SCRATCH/bench-results/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$RESULTS"
+RESULTS=$(cd "$RESULTS" && pwd)
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# --- tools -------------------------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+    say "installing wrk (Debian package)"
+    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+command -v python3 >/dev/null || { echo "python3 is needed to read the results" >&2; exit 1; }
+
+# --- build -------------------------------------------------------------------------------------------------------
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    say "building release into $SCRATCH"
+    swift build -c release --scratch-path "$SCRATCH" --product microblog
+    swift build -c release --scratch-path "$SCRATCH" --product microblog-stress
+fi
+SERVER_BIN=$ROOT/$SCRATCH/release/microblog
+STRESS_BIN=$ROOT/$SCRATCH/release/microblog-stress
+[[ -x $SERVER_BIN && -x $STRESS_BIN ]] || { echo "missing $SERVER_BIN or $STRESS_BIN" >&2; exit 1; }
+
+# --- server on a fresh database ----------------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/microblog-bench.XXXXXX)
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+BASE=http://127.0.0.1:$PORT
+SERVER_PID=
+cleanup() {
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    cp "$WORK/server.out" "$RESULTS/server.out" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say "starting $SERVER_BIN on $BASE (database $WORK/app.db, BCRYPT_COST=$BCRYPT_COST)"
+(
+    cd "$WORK"
+    exec env DATABASE_URL="$WORK/app.db" HOST=127.0.0.1 PORT="$PORT" BCRYPT_COST="$BCRYPT_COST" \
+        SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')" LOG_DIR="$WORK/logs" \
+        "$SERVER_BIN" >"$WORK/server.out" 2>&1
+) &
+SERVER_PID=$!
+for _ in $(seq 1 300); do
+    curl -s -o /dev/null --max-time 1 "$BASE/login" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "the server exited:" >&2; cat "$WORK/server.out" >&2; exit 1; }
+    sleep 0.1
+done
+curl -s -o /dev/null --max-time 1 "$BASE/login" || { echo "the server did not open $BASE in 30 s" >&2; exit 1; }
+echo "VmRSS_start $(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status) kB" >"$RESULTS/rss.txt"
+
+# --- one logged-in user for wrk ----------------------------------------------------------------------------------
+NAME=wrkuser
+PASSWORD=wrk-password-$RANDOM$RANDOM
+JAR=$WORK/cookies.txt
+token() { curl -s --max-time 10 -b "$JAR" -c "$JAR" "$BASE$1" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -1; }
+post() { # path, urlencoded fields (without the token); prints the status
+    local t; t=$(token "${3:-$1}")
+    curl -s -o /dev/null -w '%{http_code}' --max-time 30 -b "$JAR" -c "$JAR" --data "csrf_token=$t&$2" "$BASE$1"
+}
+say "registering and logging in $NAME with curl"
+[[ $(post /register "username=$NAME&email=$NAME%40bench.example.com&password=$PASSWORD&password2=$PASSWORD&submit=Register") == 302 ]] \
+    || { echo "registration failed" >&2; exit 1; }
+[[ $(post /login "username=$NAME&password=$PASSWORD&submit=Sign+In") == 302 ]] || { echo "login failed" >&2; exit 1; }
+for i in $(seq 1 "$SEED_POSTS"); do
+    [[ $(post /index "post=Post+$i+of+the+wrk+user%2C+the+quick+brown+fox+jumps+over+the+lazy+dog.&submit=Submit") == 302 ]] \
+        || { echo "posting failed" >&2; exit 1; }
+done
+curl -s -o /dev/null --max-time 10 -b "$JAR" -c "$JAR" "$BASE/index"   # shows (and so clears) the flashed message
+SESSION=$(awk -F'\t' '$6 == "session" {print $7}' "$JAR" | tail -1)
+[[ -n $SESSION ]] || { echo "no session cookie after login" >&2; exit 1; }
+COOKIE="session=$SESSION"
+[[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Cookie: $COOKIE" "$BASE/user/$NAME") == 200 ]] \
+    || { echo "GET /user/$NAME with the session cookie is not 200" >&2; exit 1; }
+
+# --- wrk -----------------------------------------------------------------------------------------------------------
+# The Lua script counts responses outside 2xx (wrk itself only reports those outside 2xx and 3xx).
+cat >"$WORK/count.lua" <<'LUA'
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) non2xx = 0 end
+function response(status, headers, body) if status < 200 or status > 299 then non2xx = non2xx + 1 end end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("non2xx") end
+  io.write(string.format("NON2XX %d\n", total))
+end
+LUA
+run_wrk() { # label, path, connections, cookie?
+    local label=$1 path=$2 connections=$3 cookie=${4:-}
+    local out="$RESULTS/wrk-$label-c$connections.txt"
+    say "wrk $path ($label) -t$WRK_THREADS -c$connections -d${WRK_DURATION}s"
+    local args=(-t"$WRK_THREADS" -c"$connections" -d"${WRK_DURATION}s" --latency --timeout 10s -s "$WORK/count.lua")
+    [[ -n $cookie ]] && args+=(-H "Cookie: $cookie")
+    timeout $((WRK_DURATION + 30)) wrk "${args[@]}" "$BASE$path" >"$out" 2>&1 || echo "wrk failed: see $out" >&2
+    cat "$out" >&2
+}
+for connections in $WRK_CONNECTIONS; do
+    run_wrk login-anonymous /login "$connections"
+    run_wrk index /index "$connections" "$COOKIE"
+    run_wrk user "/user/$NAME" "$connections" "$COOKIE"
+done
+
+# --- microblog-stress ------------------------------------------------------------------------------------------------
+for kind in rename register; do
+    [[ $RACE_ROUNDS -gt 0 ]] || break
+    say "microblog-stress race --kind $kind --users $RACE_USERS --rounds $RACE_ROUNDS"
+    timeout 1900 "$STRESS_BIN" race --url "$BASE" --kind "$kind" --users "$RACE_USERS" --rounds "$RACE_ROUNDS" \
+        --max-seconds 1800 --json >"$RESULTS/race-$kind.json" 2>"$RESULTS/race-$kind.txt" \
+        || echo "race $kind reported failures (exit $?)" >&2
+    tail -3 "$RESULTS/race-$kind.txt" >&2
+done
+say "microblog-stress load --rate $LOAD_RATE --duration $LOAD_DURATION --users $LOAD_USERS"
+timeout $((LOAD_DURATION + 600)) "$STRESS_BIN" load --url "$BASE" --rate "$LOAD_RATE" --duration "$LOAD_DURATION" \
+    --users "$LOAD_USERS" --json >"$RESULTS/load.json" 2>"$RESULTS/load.txt" || echo "load failed (exit $?)" >&2
+cat "$RESULTS/load.txt" >&2
+{
+    echo "VmRSS_after_load $(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status) kB"
+    echo "VmHWM_after_load $(awk '/VmHWM/ {print $2}' /proc/$SERVER_PID/status) kB"
+} >>"$RESULTS/rss.txt"
+
+# --- table -----------------------------------------------------------------------------------------------------------
+say "results (raw outputs in $RESULTS)"
+WRK_THREADS=$WRK_THREADS WRK_DURATION=$WRK_DURATION python3 - "$RESULTS" "$WRK_CONNECTIONS" "$NAME" "$BCRYPT_COST" <<'PY'
+import json, os, re, sys
+results, connections, name, cost = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
+
+def ms(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+def wrk(label, c):
+    path = os.path.join(results, f"wrk-{label}-c{c}.txt")
+    text = open(path).read() if os.path.exists(path) else ""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p = {k: re.search(rf"^\s+{k}%\s+(\S+)", text, re.M) for k in ("50", "99")}
+    non2xx = re.search(r"NON2XX (\d+)", text)
+    errors = re.search(r"Socket errors: (.*)", text)
+    return (f"{float(rps.group(1)):,.0f}" if rps else "n/a",
+            f"{ms(p['50'].group(1)):.2f}" if p["50"] else "n/a",
+            f"{ms(p['99'].group(1)):.2f}" if p["99"] else "n/a",
+            non2xx.group(1) if non2xx else "n/a",
+            errors.group(1).strip() if errors else "0")
+
+print(f"\n| wrk (-t{os.environ['WRK_THREADS']}, {os.environ['WRK_DURATION']} s) | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors |")
+print("|---|---:|---:|---:|---:|---:|---|")
+for label, path in (("login-anonymous", "GET /login (anonymous)"), ("index", "GET /index (logged in)"), ("user", f"GET /user/{name} (logged in)")):
+    for c in connections:
+        print(f"| {path} | {c} | " + " | ".join(wrk(label, c)) + " |")
+
+print("\n| microblog-stress race | rounds ok | success | rejected | 5xx | other | rounds with 1 holder | p50 ms | p99 ms | max ms |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for kind in ("rename", "register"):
+    try:
+        r = json.loads(open(os.path.join(results, f"race-{kind}.json")).read().strip().splitlines()[-1])
+        t, l = r["totals"], r["latency"]
+        print(f"| {kind} x{r['users']} | {r['roundsOK']}/{r['roundsRun']} | {t['success']} | {t['rejected']} | {t['serverErrors']} | "
+              f"{t['other'] + t['transportErrors']} | {t['roundsWithOneHolder']} | {l['p50']:.2f} | {l['p99']:.2f} | {l['max']:.2f} |")
+    except Exception as error:
+        print(f"| {kind} | no result ({error}) |")
+
+try:
+    r = json.loads(open(os.path.join(results, "load.json")).read().strip().splitlines()[-1])
+    l = r["latency"]
+    print(f"\n| microblog-stress load | target req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | unexpected status | statuses |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
+    print(f"| {r['mix']} x{r['users']} users | {r['rateTarget']} | {r['throughput']:,.0f} | {l['p50']:.2f} | {l['p99']:.2f} | {l['p999']:.2f} | {l['max']:.2f} | {r['unexpectedStatus']} | {statuses} |")
+except Exception as error:
+    print(f"\nload: no result ({error})")
+
+rss = dict(line.split()[:2] for line in open(os.path.join(results, "rss.txt")) if line.strip())
+print(f"\nServer RSS: {int(rss.get('VmRSS_start', 0)) / 1024:.1f} MB at start, {int(rss.get('VmRSS_after_load', 0)) / 1024:.1f} MB after the load "
+      f"(peak {int(rss.get('VmHWM_after_load', 0)) / 1024:.1f} MB). Server BCRYPT_COST={cost}.")
+PY
