@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The microblog's storage: one SQLite database, migrated on open, with one method per write invariant.
 ///
@@ -57,10 +58,22 @@ public struct AppDatabase: Sendable {
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
         do {
-            return try await writer.write(body)
+            return try await writer.write { db in
+                // In WAL mode SQLite keeps writing into a deleted or replaced file, and those writes vanish at
+                // close: refuse them rather than acknowledge a write that is lost.
+                if Self.fileHasMoved(db) { throw StoreError.unavailable(.moved) }
+                return try body(db)
+            }
         } catch {
             throw StoreError(error, location: "\(file):\(line)")
         }
+    }
+
+    /// Whether the database file was deleted, renamed or replaced since the connection opened it.
+    private static func fileHasMoved(_ db: Database) -> Bool {
+        var moved: Int32 = 0
+        let status = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_HAS_MOVED, &moved)
+        return status == SQLITE_OK && moved != 0
     }
 
     /// Runs `body` on a read connection, converting GRDB's errors into ``StoreError``.

@@ -30,10 +30,18 @@ public actor ErrorPages {
     func response(for error: any Error, request: Request, context: AppRequestContext, withLayout: Bool) -> Response {
         switch classify(error, request: request) {
         case .client(let pageError):
-            context.logger.info(
-                "\(pageError.status.code) \(request.method) \(request.uri.path)",
-                metadata: ["error": "\(pageError)"]
-            )
+            if let storage = Self.storageFault(error) {
+                // Not the client's fault, and not a bug either: the operator must act (disk, permissions, file).
+                context.logger.error(
+                    "Database unavailable on \(request.method) \(request.uri.path): \(storage)",
+                    metadata: ["method": .string(request.method.rawValue), "path": .string(request.uri.path)]
+                )
+            } else {
+                context.logger.info(
+                    "\(pageError.status.code) \(request.method) \(request.uri.path)",
+                    metadata: ["error": "\(pageError)"]
+                )
+            }
             return clientErrorPage(pageError, context: context, withLayout: withLayout)
         case .fault:
             let reference = Self.makeReference()
@@ -79,6 +87,14 @@ public actor ErrorPages {
             pageError = .methodNotAllowed(allowed: allowed)
         }
         return .client(pageError)
+    }
+
+    /// A storage condition an operator must fix (read-only, full, moved); a busy database is only load.
+    private static func storageFault(_ error: any Error) -> StoreError? {
+        var store = error as? StoreError
+        if case .store(let inner) = error as? RegistryError { store = inner }
+        guard case .unavailable(let reason) = store, reason != .busy else { return nil }
+        return store
     }
 
     private static func pageError(for error: StoreError) -> PageError? {

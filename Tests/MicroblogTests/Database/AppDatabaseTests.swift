@@ -33,3 +33,31 @@ struct AppDatabaseTests {
         #expect(page.items.map(\.body) == ["fine"])
     }
 }
+
+@Suite("Database faults while running")
+struct DatabaseFaultTests {
+    @Test("The database file deleted while running: writes get a 503 and an ERROR record, never a lost 302")
+    func deletedWhileRunning() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        let path = env.configuration.databasePath
+        try await env.withApp { client in
+            let browser = Browser(client)
+            try await browser.signUp("alice")
+            let token = try await browser.csrfToken(from: "/index")
+            for suffix in ["", "-wal", "-shm"] {
+                try? FileManager.default.removeItem(atPath: path + suffix)
+            }
+            let page = try await browser.post("/index", [("csrf_token", token), ("post", "would vanish")], csrf: false)
+            #expect(page.status == .serviceUnavailable)
+            #expect(page.headers[.retryAfter] != nil)
+            let newcomer = Browser(client)
+            let form = try await newcomer.get("/register")
+            #expect(form.status == .serviceUnavailable, "not even a new session is written into the lost file")
+            #expect(try await browser.get("/user/alice").status == .ok, "pages that only read still work")
+        }
+        let errors = env.logs.entries.filter { $0.level == .error }
+        #expect(!errors.isEmpty)
+        #expect(errors.allSatisfy { "\($0.message)".contains("moved or deleted") })
+    }
+}
