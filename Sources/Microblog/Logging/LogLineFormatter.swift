@@ -58,29 +58,18 @@ enum LogLineFormatter {
 
     /// `yyyy-MM-dd HH:mm:ss,SSS` in UTC.
     static func appendTimestamp(seconds: Int64, nanoseconds: Int32, to out: inout String) {
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-        let secondOfDay = seconds - days * 86400
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        appendPadded(year, width: 4, to: &out)
+        let time = CivilTime(unixSeconds: seconds)
+        appendPadded(time.year, width: 4, to: &out)
         out += "-"
-        appendPadded(month, width: 2, to: &out)
+        appendPadded(time.month, width: 2, to: &out)
         out += "-"
-        appendPadded(day, width: 2, to: &out)
+        appendPadded(time.day, width: 2, to: &out)
         out += " "
-        appendPadded(secondOfDay / 3600, width: 2, to: &out)
+        appendPadded(time.hour, width: 2, to: &out)
         out += ":"
-        appendPadded(secondOfDay / 60 % 60, width: 2, to: &out)
+        appendPadded(time.minute, width: 2, to: &out)
         out += ":"
-        appendPadded(secondOfDay % 60, width: 2, to: &out)
+        appendPadded(time.second, width: 2, to: &out)
         out += ","
         appendPadded(Int64(nanoseconds / 1_000_000), width: 3, to: &out)
     }
