@@ -113,5 +113,23 @@ if Context.environment["MICROBLOG_BENCHMARKS"] != nil {
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Issue 5's benchmark: request latency with the SMTP server up vs stalled (Benchmarks/mail-stall.sh).
+        .executableTarget(
+            name: "MicroblogMailStall",
+            dependencies: [
+                "Microblog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/Tools/MailStall", // not directly under Benchmarks/: package-benchmark would take it for a suite
+            swiftSettings: swiftSettings
+        ),
+    ]
+    package.products += [
+        .executable(name: "microblog-mail-stall", targets: ["MicroblogMailStall"]),
     ]
 }

@@ -444,7 +444,7 @@ struct ParentUserPage: MustacheParent, Sendable {
 // MARK: Proposed: Gravatar hex without String(format:)
 
 enum GravatarVariants {
-    /// As the server does it today: `String(format: "%02x")` per digest byte.
+    /// As the server did it before 528a501: `String(format: "%02x")` per digest byte.
     static func formatted(email: String, size: Int) -> String {
         let normalised = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         let digest = Insecure.MD5.hash(data: Data(normalised.utf8))
@@ -452,7 +452,7 @@ enum GravatarVariants {
         return "https://www.gravatar.com/avatar/\(hex)?d=identicon&s=\(size)"
     }
 
-    /// The proposal: a nibble table into one byte buffer.
+    /// A nibble table into one byte buffer (the server's `Gravatar` does the same since 528a501).
     static func table(email: String, size: Int) -> String {
         let normalised = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         let digest = Insecure.MD5.hash(data: Data(normalised.utf8))
