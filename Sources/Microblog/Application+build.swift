@@ -62,16 +62,13 @@ func buildRouter(
     let views = try await Views.load()
     let registry = UserRegistry(database: database, hooks: dependencies.registryHooks)
     let passwords = PasswordHasher(cost: configuration.bcryptCost)
-    let sessionDriver = DatabasePersistDriver(database: database)
-    let sessionConfiguration = SessionMiddlewareConfiguration(
-        sessionCookieParameters: .init(name: "session", secure: configuration.secureCookies, sameSite: .lax),
-        keyPrefix: "",
-        defaultSessionExpiration: configuration.sessionDuration
+    let sessionStorage = SessionStorage<SessionState>(
+        DatabasePersistDriver(database: database),
+        configuration: .init(
+            sessionCookieParameters: .init(name: "session", secure: configuration.secureCookies, sameSite: .lax),
+            keyPrefix: ""
+        )
     )
-    let sessionStorage = SessionStorage<SessionState>(sessionDriver, configuration: .init(
-        sessionCookieParameters: sessionConfiguration.sessionCookieParameters,
-        keyPrefix: sessionConfiguration.keyPrefix
-    ))
     let rememberMe = RememberMe(
         database: database,
         secretKey: configuration.secretKey,

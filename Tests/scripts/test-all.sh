@@ -26,7 +26,9 @@ export MICROBLOG_TEST_PYTHON="$PWD/.venv/bin/python"
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 run_tests() {
-  swift test --disable-xctest "$@" 2>&1 | tee /dev/stderr | { grep -E 'Test run with [0-9]+ tests' || true; } | tail -n 1 >> "$summary"
+  # Output streams through unchanged; awk appends the summary line to $summary (no file is reopened by path,
+  # which would truncate a log the caller redirects into).
+  swift test --disable-xctest "$@" 2>&1 | awk -v summary="$summary" '{ print; fflush() } /Test run with [0-9]+ tests/ { print >> summary }'
 }
 
 echo "== swift test"
