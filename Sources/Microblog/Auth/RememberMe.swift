@@ -38,9 +38,8 @@ struct RememberMe: Sendable {
         let parts = cookieValue.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].utf8.count <= 64, parts[1].utf8.count <= 128 else { return nil }
         guard let stored = try await database.rememberToken(selector: String(parts[0]), now: now) else { return nil }
-        let expected = mac(String(parts[1]))
-        guard expected.count == stored.validatorHash.count,
-              HMAC<SHA256>.isValidAuthenticationCode(stored.validatorHash, authenticating: Data(parts[1].utf8), using: key)
+        // One MAC, compared in constant time by swift-crypto.
+        guard HMAC<SHA256>.isValidAuthenticationCode(stored.validatorHash, authenticating: Data(parts[1].utf8), using: key)
         else { return nil }
         return stored.userID
     }
