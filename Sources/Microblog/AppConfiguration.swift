@@ -28,6 +28,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var postsPerPage: Int
     /// How long a write waits for the database lock before a 503 (`DATABASE_BUSY_TIMEOUT`, seconds, 5).
     public var busyTimeout: Duration
+    /// Connections, deadlines and header sizes (`MAX_CONNECTIONS`, `REQUEST_HEAD_TIMEOUT`, `REQUEST_BODY_TIMEOUT`).
+    public var limits: ConnectionLimits
     /// The rotating log file (`LOG_DIR`, `LOG_MAX_BYTES`, `LOG_BACKUP_COUNT`).
     public var log: LogConfiguration
     /// Error mail to the admins (`MAIL_SERVER`, ...); nil when `MAIL_SERVER` is not set.
@@ -49,6 +51,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         secureCookies: Bool = false,
         postsPerPage: Int = 20,
         busyTimeout: Duration = .seconds(5),
+        limits: ConnectionLimits = ConnectionLimits(),
         log: LogConfiguration = LogConfiguration(),
         mail: MailConfiguration? = nil
     ) {
@@ -66,6 +69,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         self.secureCookies = secureCookies
         self.postsPerPage = postsPerPage
         self.busyTimeout = busyTimeout
+        self.limits = limits
     }
 
     public var description: String {
@@ -167,6 +171,11 @@ extension AppConfiguration {
             secureCookies: bool("SESSION_COOKIE_SECURE"),
             postsPerPage: try int("POSTS_PER_PAGE", 20, 1...100),
             busyTimeout: .seconds(try int("DATABASE_BUSY_TIMEOUT", 5, 0...600)),
+            limits: ConnectionLimits(
+                maxConnections: try int("MAX_CONNECTIONS", 1024, 1...1_000_000),
+                headTimeout: .seconds(try int("REQUEST_HEAD_TIMEOUT", 15, 1...3600)),
+                bodyTimeout: .seconds(try int("REQUEST_BODY_TIMEOUT", 30, 1...3600))
+            ),
             log: log,
             mail: mail
         )

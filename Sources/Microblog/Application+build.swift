@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdAuth
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -46,11 +47,29 @@ public func buildApplication(
     let router = try await buildRouter(configuration: configuration, database: database, dependencies: dependencies)
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Microblog"),
+        server: .http1(configuration: httpConfiguration(configuration.limits, logger: logger)),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: "Microblog",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.limits.maxConnections, logger: logger)
+        ),
         logger: logger
     )
     app.addServices(dependencies.services)
     return app
+}
+
+/// HTTP/1.1 with the per-connection limits: header limits in the parser (past them: 400 and close), and the
+/// deadlines of a ``RequestDeadlineHandler`` on every connection.
+func httpConfiguration(_ limits: ConnectionLimits, logger: Logger) -> HTTP1Channel.Configuration {
+    HTTP1Channel.Configuration(
+        additionalChannelHandlers: [RequestDeadlineHandler(limits: limits, logger: logger)],
+        httpDecoderConfiguration: .init(
+            maxHeaderFieldSize: limits.maxHeadBytes,
+            maxHeaderListSize: limits.maxHeadBytes,
+            maxHeaderFieldCount: limits.maxHeaderCount
+        )
+    )
 }
 
 /// The router with its middleware and controllers.

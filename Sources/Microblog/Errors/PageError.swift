@@ -9,6 +9,8 @@ public enum PageError: Error, Sendable, Equatable {
     case forbidden
     case methodNotAllowed(allowed: [HTTPRequest.Method])
     case payloadTooLarge
+    /// The request body did not arrive completely (cut off at its deadline, or the client went away).
+    case requestTimeout
     case tooManyRequests(retryAfterSeconds: Int)
     case serviceUnavailable(retryAfterSeconds: Int)
 
@@ -19,6 +21,7 @@ public enum PageError: Error, Sendable, Equatable {
         case .forbidden: .forbidden
         case .methodNotAllowed: .methodNotAllowed
         case .payloadTooLarge: .contentTooLarge
+        case .requestTimeout: .requestTimeout
         case .tooManyRequests: .tooManyRequests
         case .serviceUnavailable: .serviceUnavailable
         }
@@ -33,6 +36,7 @@ public enum PageError: Error, Sendable, Equatable {
         case .forbidden: ("Forbidden", "You are not allowed to do that.")
         case .methodNotAllowed: ("Method Not Allowed", "This page does not accept that kind of request.")
         case .payloadTooLarge: ("Request Too Large", "What you sent is too large.")
+        case .requestTimeout: ("Request Timeout", "What you sent did not arrive in time. Please try again.")
         case .tooManyRequests: ("Too Many Requests", "Too many attempts. Please wait a moment and try again.")
         case .serviceUnavailable: ("Service Unavailable", "The site is busy. Please try again in a moment.")
         }
@@ -42,6 +46,7 @@ public enum PageError: Error, Sendable, Equatable {
     init?(status: HTTPResponse.Status) {
         switch status.code {
         case 404: self = .notFound
+        case 408: self = .requestTimeout
         case 413: self = .payloadTooLarge
         case 429: self = .tooManyRequests(retryAfterSeconds: 5)
         case 503: self = .serviceUnavailable(retryAfterSeconds: 5)

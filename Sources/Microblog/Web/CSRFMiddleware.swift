@@ -4,7 +4,8 @@ import Hummingbird
 import Logging
 import HummingbirdAuth
 
-/// Guards every form POST: reads the body (up to ``FormData/maximumBodySize``, else 413), parses it (a malformed
+/// Guards every form POST: reads the body (up to ``FormData/maximumBodySize``, else 413; a body that stops
+/// arriving is a 408), parses it (a malformed
 /// body is a 400), and compares its `csrf_token` with the session's in constant time. A missing or wrong token is
 /// the "form has expired" page and nothing else happens. The parsed form is handed on in the context.
 struct CSRFMiddleware: RouterMiddleware {
@@ -13,7 +14,15 @@ struct CSRFMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post else { return try await next(request, context) }
         var request = request
-        let body = try await request.collectBody(upTo: FormData.maximumBodySize)
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: FormData.maximumBodySize)
+        } catch let error as HTTPError {
+            throw error
+        } catch {
+            // The body stopped arriving: the connection hit its body deadline or the client went away.
+            throw PageError.requestTimeout
+        }
         let mediaType = request.headers[.contentType].flatMap { MediaType(from: $0) }
         guard mediaType?.isType(.applicationUrlEncoded) == true || body.readableBytes == 0 else {
             throw PageError.badRequest

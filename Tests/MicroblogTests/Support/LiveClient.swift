@@ -34,7 +34,8 @@ struct LiveClient: HTTPTransport {
     /// Runs `body` with a client for a server listening on `port` on loopback.
     static func with<Value>(port: Int, _ body: (LiveClient) async throws -> Value) async throws -> Value {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // Idle connections are dropped before the server's 15 s keep-alive deadline would close them under a request.
+        configuration.connectionPool = .init(idleTimeout: .seconds(10), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let value = try await body(LiveClient(client: client, port: port))
