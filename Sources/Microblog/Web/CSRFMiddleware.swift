@@ -5,9 +5,9 @@ import Logging
 import HummingbirdAuth
 
 /// Guards every form POST: reads the body (up to ``FormData/maximumBodySize``, else 413; a body that stops
-/// arriving is a 408), parses it (a malformed
-/// body is a 400), and compares its `csrf_token` with the session's in constant time. A missing or wrong token is
-/// the "form has expired" page and nothing else happens. The parsed form is handed on in the context.
+/// arriving is a 408), parses it (a malformed body is a 400), and compares its `csrf_token` with the session's in
+/// constant time. A missing or wrong token is the "form has expired" page and nothing else happens. The parsed
+/// form is handed on in the context.
 struct CSRFMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
