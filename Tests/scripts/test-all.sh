@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need (SQLite headers, OpenSSL for
-# the test certificates, the real SMTP server aiosmtpd in a virtualenv), runs `swift test`, then runs the
-# suite again under ThreadSanitizer in its own build folder. Fails on any test failure or TSan report.
+# the test certificates, headless Chromium and its driver for the browser test, the real SMTP server aiosmtpd
+# and Selenium in a virtualenv), runs `swift test`, then runs the suite again under ThreadSanitizer in its own
+# build folder. Fails on any test failure or TSan report.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -9,6 +10,10 @@ missing=()
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
+# The browser test (Tests/scripts/browser_check.py) drives Debian's Chromium through Debian's chromedriver:
+# Selenium is handed both paths, so it never downloads a browser or a driver of its own.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   apt-get update -qq
@@ -19,6 +24,11 @@ if ! .venv/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "== installing aiosmtpd into .venv"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check aiosmtpd
+fi
+if ! .venv/bin/python -c 'import selenium' >/dev/null 2>&1; then
+  echo "== installing selenium into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check selenium
 fi
 export MICROBLOG_TEST_PYTHON="$PWD/.venv/bin/python"
 
