@@ -1,12 +1,32 @@
 import Foundation
+import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The real `microblog` executable, started as a separate process on an ephemeral port: for tests where two
-/// server processes share one database file.
+/// server processes share one database file, or where a server is killed mid-request and restarted.
 final class ServerProcess: @unchecked Sendable {
-    // @unchecked: `process` and `port` are set once in `start` before the object is shared, then only read.
+    // @unchecked: `process` and `port` are set once in `start` before the object is shared, then only read;
+    // the output is behind its lock.
     let process = Process()
     private(set) var port = 0
     private let output = Pipe()
+    private let transcript = NIOLockedValueBox(Transcript())
+
+    /// What the server has written so far (its last `Transcript.limit` characters), and who waits for the port.
+    private struct Transcript {
+        static let limit = 64 * 1024
+        var text = ""
+        var portWaiter: CheckedContinuation<Int, any Error>?
+
+        mutating func append(_ chunk: String) {
+            text += chunk
+            if text.count > Self.limit { text = String(text.suffix(Self.limit)) }
+        }
+    }
 
     /// The executable next to the test bundle (`swift build` puts both in one folder).
     static var executableURL: URL {
@@ -20,6 +40,7 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts the server with `environment` (plus PORT=0) and returns once it has said which port it listens on.
+    /// - Throws: ``ServerProcessError/exited(_:)`` with everything the server wrote, if it exits first.
     static func start(environment: [String: String], workingDirectory: URL) async throws -> ServerProcess {
         let server = ServerProcess()
         let executable = executableURL
@@ -32,34 +53,49 @@ final class ServerProcess: @unchecked Sendable {
         server.process.standardOutput = server.output
         server.process.standardError = server.output
         try server.process.run()
-        server.port = try await server.waitForPort()
+        server.port = try await server.readOutput()
         return server
     }
 
-    /// Reads the server's output, on a thread of its own, until the "listening on host:port" line.
-    private func waitForPort() async throws -> Int {
+    /// Everything the server has written so far (the last 64 KiB of it): for a failing test's message.
+    var outputText: String {
+        transcript.withLockedValue { $0.text }
+    }
+
+    /// Reads the server's output, on a thread of its own, until the end: returns at the "listening on host:port"
+    /// line, and keeps draining (and keeping) the rest so the server never blocks on a full pipe.
+    private func readOutput() async throws -> Int {
         let handle = output.fileHandleForReading
+        let transcript = transcript
         return try await withCheckedThrowingContinuation { continuation in
+            transcript.withLockedValue { $0.portWaiter = continuation }
             Thread.detachNewThread {
-                var text = ""
                 while true {
                     let data = handle.availableData
                     if data.isEmpty {
-                        continuation.resume(throwing: ServerProcessError.exited(text))
+                        let (waiter, text) = transcript.withLockedValue { state in
+                            defer { state.portWaiter = nil }
+                            return (state.portWaiter, state.text)
+                        }
+                        waiter?.resume(throwing: ServerProcessError.exited(text))
                         return
                     }
-                    text += String(decoding: data, as: UTF8.self)
-                    if let match = text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/), let port = Int(match.1), port > 0 {
-                        continuation.resume(returning: port)
-                        // Keep draining so the server never blocks on a full pipe.
-                        while !handle.availableData.isEmpty {}
-                        return
+                    let (waiter, port) = transcript.withLockedValue { state -> (CheckedContinuation<Int, any Error>?, Int?) in
+                        state.append(String(decoding: data, as: UTF8.self))
+                        guard state.portWaiter != nil,
+                              let match = state.text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/),
+                              let port = Int(match.1), port > 0
+                        else { return (nil, nil) }
+                        defer { state.portWaiter = nil }
+                        return (state.portWaiter, port)
                     }
+                    if let waiter, let port { waiter.resume(returning: port) }
                 }
             }
         }
     }
 
+    /// Stops the server with SIGTERM (a graceful shutdown) and waits until it has exited.
     func stop() {
         if process.isRunning {
             process.terminate()
@@ -67,11 +103,31 @@ final class ServerProcess: @unchecked Sendable {
         }
     }
 
+    /// Kills the server with SIGKILL, as a crash would (no shutdown, no flushing, no checkpoint), and waits until
+    /// it has exited. Returns whether this call killed it (false if it had already exited).
+    @discardableResult
+    func kill() -> Bool {
+        guard process.isRunning else { return false }
+        let sent = sendSignal(process.processIdentifier, SIGKILL) == 0
+        process.waitUntilExit()
+        return sent && process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
+    }
+
     deinit {
         stop()
     }
 }
 
+/// `kill(2)`, under a name the method `ServerProcess.kill()` does not shadow.
+private func sendSignal(_ pid: pid_t, _ signal: Int32) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.kill(pid, signal)
+    #else
+    Darwin.kill(pid, signal)
+    #endif
+}
+
+/// Why a server process could not be used: no executable, or it exited (with all it wrote) before listening.
 enum ServerProcessError: Error {
     case executableMissing(String)
     case exited(String)
