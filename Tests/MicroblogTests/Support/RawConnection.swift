@@ -96,7 +96,7 @@ final class RawConnection: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
-            received.withLockedValue { $0.writeBuffer(&buffer) }
+            _ = received.withLockedValue { $0.writeBuffer(&buffer) }
             tick.yield()
         }
 

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+@testable import Microblog
+
+/// Issue 7.5: the database on a full disk. The fault is real: a small tmpfs mounted for the test and filled up
+/// (mounting needs root, which the test command's machines have).
+@Suite("Storage faults", .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+struct StorageFaultTests {
+    /// A tmpfs of a few hundred kilobytes, mounted on a folder for the duration of a test.
+    struct SmallDisk {
+        let path: String
+
+        /// Mounts the disk in `directory`, runs `body`, and unmounts it (lazily, so open files never block).
+        static func with<Value>(kilobytes: Int, in directory: URL, _ body: (SmallDisk) async throws -> Value) async throws -> Value {
+            let disk = SmallDisk(path: directory.appendingPathComponent("disk").path)
+            try FileManager.default.createDirectory(atPath: disk.path, withIntermediateDirectories: true)
+            try await runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", disk.path])
+            do {
+                let value = try await body(disk)
+                try await runProcess("/bin/umount", ["-l", disk.path])
+                return value
+            } catch {
+                try? await runProcess("/bin/umount", ["-l", disk.path])
+                throw error
+            }
+        }
+
+        /// Writes a filler file until the disk refuses more; returns its path.
+        func fill() throws -> String {
+            let filler = path + "/filler"
+            FileManager.default.createFile(atPath: filler, contents: nil)
+            let handle = try FileHandle(forWritingAtPath: filler).unwrap()
+            defer { try? handle.close() }
+            let chunk = Data(count: 4096)
+            while (try? handle.write(contentsOf: chunk)) != nil {}
+            return filler
+        }
+    }
+
+    @Test("Disk full: the registration rolls back whole, a 503 page and one ERROR; it works again once space returns")
+    func diskFull() async throws {
+        let base = try TestEnvironment()
+        defer { base.removeFiles() }
+        try await SmallDisk.with(kilobytes: 1024, in: base.directory) { disk in
+            var env = base
+            env.configuration.databasePath = disk.path + "/app.db"
+            try await Self.fillDuringWrites(env: env, disk: disk)
+        }
+    }
+
+    static func fillDuringWrites(env: TestEnvironment, disk: SmallDisk) async throws {
+        try await env.withLiveServer { live in
+            let owner = Browser(live)
+            try await owner.signUp("owner")
+            let writer = Browser(live)
+            let registerToken = try await writer.csrfToken(from: "/register")
+            let postToken = try await owner.csrfToken(from: "/index")
+
+            let filler = try disk.fill()
+            let registration = try await writer.post("/register", [
+                ("csrf_token", registerToken), ("username", "latecomer"), ("email", "late@example.com"),
+                ("password", "late-password"), ("password2", "late-password"),
+            ], csrf: false)
+            #expect(registration.status == .serviceUnavailable, "\(registration.status)")
+            #expect(registration.headers[.retryAfter] != nil)
+            #expect(registration.contains("Service Unavailable"))
+            let post = try await owner.post("/index", [("csrf_token", postToken), ("post", "written to a full disk")], csrf: false)
+            #expect(post.status == .serviceUnavailable, "\(post.status)")
+            let reading = try await owner.get("/user/owner")
+            #expect(reading.status == .ok, "pages that only read keep working: \(reading.status)")
+
+            try FileManager.default.removeItem(atPath: filler)
+            let retried = try await writer.register("latecomer", email: "late@example.com", password: "late-password")
+            #expect(retried.status == .found, "space is back: \(retried.status)")
+            let loggedIn = try await writer.login("latecomer", password: "late-password")
+            #expect(loggedIn.status == .found)
+            let posted = try await owner.post("/index", [("post", "written after the disk was freed")])
+            #expect(posted.status == .found)
+        }
+
+        let database = try env.openDatabase()
+        #expect(try await database.countUsers(usernameKey: IdentityKey("latecomer")) == 1, "one user, from the retry")
+        let posts = try await database.posts(page: 1, perPage: 10).items.map(\.body)
+        #expect(posts == ["written after the disk was freed"], "the post refused on the full disk was never stored")
+        let errors = env.logs.entries.filter { $0.level == .error }
+        #expect(errors.count == 2, "one ERROR per refused write: \(errors.map(\.message))")
+        #expect(errors.allSatisfy { "\($0.message)".contains("disk is full") })
+    }
+}
+
+extension Optional {
+    func unwrap(_ what: String = "value") throws -> Wrapped {
+        guard let self else { throw ProcessFailure(description: "missing \(what)") }
+        return self
+    }
+}
