@@ -11,6 +11,9 @@
 #   WRK_CONNECTIONS  connection counts ("16 64"; "" skips wrk)    SEED_POSTS   posts the wrk user writes first (5)
 #   RACE_USERS       claimants per round (64)       RACE_ROUNDS  rounds per kind (100; 0 skips the race)
 #   LOAD_RATE        load mode req/s (2000)         LOAD_DURATION seconds (10)   LOAD_USERS (16)
+#   SLOW_CLIENTS     slow connections held while wrk measures GET /index again (200; 0 skips)
+#   SLOW_DURATION    seconds of that wrk run (30: longer than the server's 15 s head deadline, so slow clients
+#                    are cut off and replaced while it runs)
 #   SKIP_BUILD=1     use the binaries already in .build-bench/release
 #   RESULTS          folder for raw outputs (default .build-bench/bench-results/<timestamp>)
 set -euo pipefail
@@ -28,6 +31,8 @@ RACE_ROUNDS=${RACE_ROUNDS:-100}
 LOAD_RATE=${LOAD_RATE:-2000}
 LOAD_DURATION=${LOAD_DURATION:-10}
 LOAD_USERS=${LOAD_USERS:-16}
+SLOW_CLIENTS=${SLOW_CLIENTS:-200}
+SLOW_DURATION=${SLOW_DURATION:-30}
 RESULTS=${RESULTS:-$SCRATCH/bench-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
@@ -120,13 +125,13 @@ function done(summary, latency, requests)
   io.write(string.format("NON2XX %d\n", total))
 end
 LUA
-run_wrk() { # label, path, connections, cookie?
-    local label=$1 path=$2 connections=$3 cookie=${4:-}
+run_wrk() { # label, path, connections, cookie?, duration?
+    local label=$1 path=$2 connections=$3 cookie=${4:-} duration=${5:-$WRK_DURATION}
     local out="$RESULTS/wrk-$label-c$connections.txt"
-    say "wrk $path ($label) -t$WRK_THREADS -c$connections -d${WRK_DURATION}s"
-    local args=(-t"$WRK_THREADS" -c"$connections" -d"${WRK_DURATION}s" --latency --timeout 10s -s "$WORK/count.lua")
+    say "wrk $path ($label) -t$WRK_THREADS -c$connections -d${duration}s"
+    local args=(-t"$WRK_THREADS" -c"$connections" -d"${duration}s" --latency --timeout 10s -s "$WORK/count.lua")
     [[ -n $cookie ]] && args+=(-H "Cookie: $cookie")
-    timeout $((WRK_DURATION + 30)) wrk "${args[@]}" "$BASE$path" >"$out" 2>&1 || echo "wrk failed: see $out" >&2
+    timeout $((duration + 30)) wrk "${args[@]}" "$BASE$path" >"$out" 2>&1 || echo "wrk failed: see $out" >&2
     cat "$out" >&2
 }
 for connections in $WRK_CONNECTIONS; do
@@ -134,6 +139,20 @@ for connections in $WRK_CONNECTIONS; do
     run_wrk index /index "$connections" "$COOKIE"
     run_wrk user "/user/$NAME" "$connections" "$COOKIE"
 done
+
+# --- slow clients: the same page while SLOW_CLIENTS connections trickle their request heads ---------------------------
+if [[ $SLOW_CLIENTS -gt 0 ]]; then
+    say "holding $SLOW_CLIENTS slow connections (one byte per second each) while wrk measures /index for ${SLOW_DURATION}s"
+    python3 Benchmarks/Tools/slow_clients.py --port "$PORT" --connections "$SLOW_CLIENTS" >"$RESULTS/slow-clients.txt" 2>&1 &
+    SLOW_PID=$!
+    for _ in $(seq 1 100); do grep -q '^ready' "$RESULTS/slow-clients.txt" && break; sleep 0.1; done
+    grep -q '^ready' "$RESULTS/slow-clients.txt" || { echo "slow clients did not connect" >&2; cat "$RESULTS/slow-clients.txt" >&2; exit 1; }
+    for connections in $WRK_CONNECTIONS; do
+        run_wrk index-slow /index "$connections" "$COOKIE" "$SLOW_DURATION"
+    done
+    kill -TERM "$SLOW_PID" && wait "$SLOW_PID" || true
+    cat "$RESULTS/slow-clients.txt" >&2
+fi
 
 # --- microblog-stress ------------------------------------------------------------------------------------------------
 for kind in rename register; do
@@ -155,7 +174,8 @@ cat "$RESULTS/load.txt" >&2
 
 # --- table -----------------------------------------------------------------------------------------------------------
 say "results (raw outputs in $RESULTS)"
-WRK_THREADS=$WRK_THREADS WRK_DURATION=$WRK_DURATION python3 - "$RESULTS" "$WRK_CONNECTIONS" "$NAME" "$BCRYPT_COST" <<'PY'
+WRK_THREADS=$WRK_THREADS WRK_DURATION=$WRK_DURATION SLOW_CLIENTS=$SLOW_CLIENTS SLOW_DURATION=$SLOW_DURATION \
+    python3 - "$RESULTS" "$WRK_CONNECTIONS" "$NAME" "$BCRYPT_COST" <<'PY'
 import json, os, re, sys
 results, connections, name, cost = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
 
@@ -178,9 +198,15 @@ def wrk(label, c):
 
 print(f"\n| wrk (-t{os.environ['WRK_THREADS']}, {os.environ['WRK_DURATION']} s) | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors |")
 print("|---|---:|---:|---:|---:|---:|---|")
-for label, path in (("login-anonymous", "GET /login (anonymous)"), ("index", "GET /index (logged in)"), ("user", f"GET /user/{name} (logged in)")):
+slow = f"GET /index (logged in), {os.environ['SLOW_CLIENTS']} slow clients, {os.environ['SLOW_DURATION']} s"
+for label, path in (("login-anonymous", "GET /login (anonymous)"), ("index", "GET /index (logged in)"), ("user", f"GET /user/{name} (logged in)"), ("index-slow", slow)):
     for c in connections:
+        if label == "index-slow" and not os.path.exists(os.path.join(results, f"wrk-{label}-c{c}.txt")):
+            continue
         print(f"| {path} | {c} | " + " | ".join(wrk(label, c)) + " |")
+slow_summary = os.path.join(results, "slow-clients.txt")
+if os.path.exists(slow_summary):
+    print("\n" + open(slow_summary).read().strip().splitlines()[-1])
 
 print("\n| microblog-stress race | rounds ok | success | rejected | 5xx | other | rounds with 1 holder | p50 ms | p99 ms | max ms |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
