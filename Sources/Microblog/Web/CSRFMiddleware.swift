@@ -17,8 +17,8 @@ struct CSRFMiddleware: RouterMiddleware {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: FormData.maximumBodySize)
-        } catch let error as HTTPError {
-            throw error
+        } catch let error as any HTTPResponseError {
+            throw error  // too large: 413
         } catch {
             // The body stopped arriving: the connection hit its body deadline or the client went away.
             throw PageError.requestTimeout
