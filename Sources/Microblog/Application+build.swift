@@ -44,6 +44,9 @@ public func buildApplication(
         busyTimeout: configuration.busyTimeout,
         faults: dependencies.databaseFaults
     )
+    if database.isReadOnly {
+        logger.warning("The database file \(configuration.databasePath) is read-only: pages that read are served, writes answer 503")
+    }
     let router = try await buildRouter(configuration: configuration, database: database, dependencies: dependencies)
     var app = Application(
         router: router,

@@ -13,13 +13,15 @@ public struct AppDatabase: Sendable {
     /// Test-only hooks called inside write transactions; empty in production.
     let faults: DatabaseFaults
 
-    /// Wraps a writer and runs the migrations.
+    /// Wraps a writer and runs the migrations that are not applied yet. A database that needs none is never
+    /// written to here, so a read-only file with an up-to-date schema can still be served (writes answer 503).
     /// - Throws: ``StoreError`` when the file is not a microblog database or cannot be migrated.
     public init(_ writer: any DatabaseWriter, faults: DatabaseFaults = .none) throws(StoreError) {
         self.writer = writer
         self.faults = faults
         do {
-            try Self.migrator.migrate(writer)
+            let upToDate = try writer.read { db in try Self.migrator.hasCompletedMigrations(db) }
+            if !upToDate { try Self.migrator.migrate(writer) }
         } catch {
             throw StoreError(error)
         }
@@ -39,7 +41,16 @@ public struct AppDatabase: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.maximumReaderCount = 8
         do {
-            let pool = try DatabasePool(path: path, configuration: configuration)
+            let pool: DatabasePool
+            do {
+                pool = try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
+                // A file without write permission (or on a read-only mount): serve what it holds; every write
+                // then fails as `.unavailable(.readOnly)`, a 503 page and an ERROR record.
+                var readOnly = configuration
+                readOnly.readonly = true
+                pool = try DatabasePool(path: path, configuration: readOnly)
+            }
             // A file that is not a database passes the open: reading its schema is what fails.
             try pool.read { db in _ = try db.tableExists("user") }
             return try AppDatabase(pool, faults: faults)
@@ -49,6 +60,9 @@ public struct AppDatabase: Sendable {
             throw StoreError(error)
         }
     }
+
+    /// Whether the database was opened read-only (its file cannot be written): every write will fail.
+    public var isReadOnly: Bool { writer.configuration.readonly }
 
     /// Runs `body` in one write transaction, converting GRDB's errors into ``StoreError`` that remembers the
     /// calling storage method.

@@ -2,9 +2,10 @@ import Foundation
 import Testing
 @testable import Microblog
 
-/// Issue 7.5: the database on a full disk. The fault is real: a small tmpfs mounted for the test and filled up
-/// (mounting needs root, which the test command's machines have).
-@Suite("Storage faults", .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+/// Issue 7.5: the database on a full disk and a read-only database file. The faults are real: a small tmpfs
+/// mounted for the test and filled up; a file without write permission, for a server running as an unprivileged
+/// user (mounting and switching users need root, which the test command's machines have).
+@Suite("Storage faults", .enabled(if: getuid() == 0, "mounting a tmpfs and switching users need root"))
 struct StorageFaultTests {
     /// A tmpfs of a few hundred kilobytes, mounted on a folder for the duration of a test.
     struct SmallDisk {
@@ -28,7 +29,7 @@ struct StorageFaultTests {
         /// Writes a filler file until the disk refuses more; returns its path.
         func fill() throws -> String {
             let filler = path + "/filler"
-            FileManager.default.createFile(atPath: filler, contents: nil)
+            _ = FileManager.default.createFile(atPath: filler, contents: nil)
             let handle = try FileHandle(forWritingAtPath: filler).unwrap()
             defer { try? handle.close() }
             let chunk = Data(count: 4096)
@@ -85,6 +86,61 @@ struct StorageFaultTests {
         let errors = env.logs.entries.filter { $0.level == .error }
         #expect(errors.count == 2, "one ERROR per refused write: \(errors.map(\.message))")
         #expect(errors.allSatisfy { "\($0.message)".contains("disk is full") })
+    }
+}
+
+extension StorageFaultTests {
+    static let nobody: UInt32 = 65534
+
+    @Test("Read-only database file: pages that read work, a write is the 503 page and one ERROR record")
+    func readOnlyFile() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        let logs = env.directory.appendingPathComponent("logs")
+        let environment = [
+            "DATABASE_URL": env.configuration.databasePath,
+            "SECRET_KEY": env.configuration.secretKey,
+            "BCRYPT_COST": "4",
+            "LOG_DIR": logs.path,
+        ]
+        try await runProcess("/bin/chown", ["-R", "\(Self.nobody):\(Self.nobody)", env.directory.path])
+
+        // A user with a session and a post, while the file is writable.
+        let writable = try await ServerProcess.start(environment: environment, workingDirectory: env.directory, unprivilegedUser: Self.nobody)
+        let browser = try await LiveClient.with(port: writable.port) { live in
+            let browser = Browser(live)
+            try await browser.signUp("reader")
+            let posted = try await browser.post("/index", [("post", "written while writable")])
+            #expect(posted.status == .found)
+            // Follows the redirect, as a browser does: showing the flashed message takes it out of the session
+            // (a write), which must not wait for the read-only server.
+            #expect(try await browser.get("/index").status == .ok)
+            return browser
+        }
+        writable.stop()
+
+        try await runProcess("/bin/chmod", ["a-w", env.configuration.databasePath])
+        let readOnly = try await ServerProcess.start(environment: environment, workingDirectory: env.directory, unprivilegedUser: Self.nobody)
+        defer { readOnly.stop() }
+        try await LiveClient.with(port: readOnly.port) { live in
+            let reader = Browser(live)
+            for name in ["session", "remember_token"] { reader.setCookie(name, browser.cookie(name)) }
+            let home = try await reader.get("/index")
+            #expect(home.status == .ok, "\(home.status); the server said:\n\(readOnly.outputText)")
+            #expect(home.contains("written while writable"))
+            let profile = try await reader.get("/user/reader")
+            #expect(profile.status == .ok, "\(profile.status)")
+
+            let refused = try await reader.post("/index", [("post", "written while read-only")])
+            #expect(refused.status == .serviceUnavailable, "\(refused.status)")
+            #expect(refused.headers[.retryAfter] != nil)
+            #expect(refused.contains("Service Unavailable"))
+        }
+        readOnly.stop()
+
+        let errors = readLines(logs.appendingPathComponent("microblog.log").path).filter { $0.contains(" ERROR: ") }
+        #expect(errors.count == 1, "one ERROR record for the refused write: \(errors)")
+        #expect(errors.first?.contains("read-only") == true, "\(errors)")
     }
 }
 

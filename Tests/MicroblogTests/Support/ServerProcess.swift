@@ -40,14 +40,27 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts the server with `environment` (plus PORT=0) and returns once it has said which port it listens on.
+    /// - Parameter unprivilegedUser: run as this user id (and group id) instead, through `setpriv`, so that file
+    ///   permissions apply (the tests run as root). The executable and its resources are copied into
+    ///   `workingDirectory/bin` first, where that user can reach them.
     /// - Throws: ``ServerProcessError/exited(_:)`` with everything the server wrote, if it exits first.
-    static func start(environment: [String: String], workingDirectory: URL) async throws -> ServerProcess {
+    static func start(
+        environment: [String: String],
+        workingDirectory: URL,
+        unprivilegedUser: UInt32? = nil
+    ) async throws -> ServerProcess {
         let server = ServerProcess()
         let executable = executableURL
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw ServerProcessError.executableMissing(executable.path)
         }
-        server.process.executableURL = executable
+        if let user = unprivilegedUser {
+            let copy = try copyExecutable(executable, into: workingDirectory.appendingPathComponent("bin"))
+            server.process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            server.process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", copy.path]
+        } else {
+            server.process.executableURL = executable
+        }
         server.process.currentDirectoryURL = workingDirectory
         server.process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["PORT": "0"]) { $1 }) { $1 }
         server.process.standardOutput = server.output
@@ -55,6 +68,20 @@ final class ServerProcess: @unchecked Sendable {
         try server.process.run()
         server.port = try await server.readOutput()
         return server
+    }
+
+    /// Copies the executable and the resource bundles beside it (the templates) into `folder`.
+    private static func copyExecutable(_ executable: URL, into folder: URL) throws -> URL {
+        let files = FileManager.default
+        if !files.fileExists(atPath: folder.path) {
+            try files.createDirectory(at: folder, withIntermediateDirectories: true)
+            let source = executable.deletingLastPathComponent()
+            for name in try files.contentsOfDirectory(atPath: source.path) where name.hasSuffix(".resources") {
+                try files.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            }
+            try files.copyItem(at: executable, to: folder.appendingPathComponent(executable.lastPathComponent))
+        }
+        return folder.appendingPathComponent(executable.lastPathComponent)
     }
 
     /// Everything the server has written so far (the last 64 KiB of it): for a failing test's message.
