@@ -131,9 +131,10 @@ struct SlowClientTests {
         defer { server.stop() }
         // The server accepts in batches of up to 4 (NIO's reads per wake-up), so it may take 3 more than the
         // limit: 8 idle connections fill it either way.
+        // Every idle connection's deadline starts after `start`, so none can make room sooner than 1 s after it.
+        let start = ContinuousClock.now
         var idle: [RawConnection] = []
         for _ in 0..<8 { idle.append(try await RawConnection.open(port: server.port)) }
-        let start = ContinuousClock.now
         let next = try await RawConnection.open(port: server.port)
         try await next.send("GET /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         let response = try await next.waitForResponse()
