@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need (SQLite headers, OpenSSL for
 # the test certificates, headless Chromium and its driver for the browser test, the real SMTP server aiosmtpd
-# and Selenium in a virtualenv), runs `swift test`, then runs the suite again under ThreadSanitizer in its own
-# build folder. Fails on any test failure or TSan report.
+# and Selenium in a virtualenv), runs `swift test` and checks that no secret the tests used shows in a page, log or
+# mail of the run, then does both again under ThreadSanitizer in its own build folder. Fails on any test failure,
+# leaked secret or TSan report.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -35,21 +36,28 @@ export MICROBLOG_TEST_PYTHON="$PWD/.venv/bin/python"
 # Swift Testing only (the suite has no XCTest cases); each run's summary line is kept for the closing line.
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
-run_tests() {
+run_tests() { # artifacts folder, swift test arguments...
+  # The tests keep every page, log file, server output and mail, and every secret they used, in the artifacts
+  # folder; after the run, check-secrets.py greps the former for the latter (issue 7.8).
+  local artifacts=$1
+  shift
+  rm -rf "$artifacts"
   # Output streams through unchanged; awk appends the summary line to $summary (no file is reopened by path,
   # which would truncate a log the caller redirects into).
-  swift test --disable-xctest "$@" 2>&1 | awk -v summary="$summary" '{ print; fflush() } /Test run with [0-9]+ tests/ { print >> summary }'
+  MICROBLOG_TEST_ARTIFACTS="$artifacts" swift test --disable-xctest "$@" 2>&1 \
+    | awk -v summary="$summary" '{ print; fflush() } /Test run with [0-9]+ tests/ { print >> summary }'
+  python3 Tests/scripts/check-secrets.py "$artifacts"
 }
 
 echo "== swift test"
 swift build --build-tests
-run_tests
+run_tests "$PWD/.build/test-artifacts"
 
 if [ "${MICROBLOG_SKIP_TSAN:-0}" != "1" ]; then
   echo "== swift test under ThreadSanitizer (.build-tsan)"
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
   swift build --build-tests --sanitize=thread --scratch-path .build-tsan
-  run_tests --sanitize=thread --scratch-path .build-tsan
+  run_tests "$PWD/.build-tsan/test-artifacts" --sanitize=thread --scratch-path .build-tsan
 fi
 
 # One plain closing line over all runs, e.g. "188 passed, 0 failed".

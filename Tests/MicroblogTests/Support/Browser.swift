@@ -32,6 +32,9 @@ final class Browser: Sendable {
     @discardableResult
     func post(_ uri: String, _ fields: [(String, String)], tokenFrom: String? = nil, csrf: Bool = true) async throws -> Page {
         var fields = fields
+        for (name, value) in fields where name.hasPrefix("password") || name == "csrf_token" {
+            Artifacts.secret(value, kind: name)
+        }
         if csrf {
             let token = try await csrfToken(from: tokenFrom ?? uri.split(separator: "?").first.map(String.init) ?? uri)
             fields.insert(("csrf_token", token), at: 0)
@@ -57,6 +60,7 @@ final class Browser: Sendable {
         let cookieHeader = cookies.withLockedValue { $0.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
         if !cookieHeader.isEmpty { headers[.cookie] = cookieHeader }
         let page = try await transport.send(uri: uri, method: method, headers: headers, body: body)
+        Artifacts.page(page, method: method.rawValue, uri: uri)
         for setCookie in page.headers[values: .setCookie] {
             storeCookie(setCookie)
         }
@@ -68,6 +72,7 @@ final class Browser: Sendable {
         guard let pair = attributes.first, let equals = pair.firstIndex(of: "=") else { return }
         let name = String(pair[..<equals])
         let value = String(pair[pair.index(after: equals)...])
+        Artifacts.secret(value, kind: "cookie \(name)")
         let expired = attributes.contains { $0.lowercased() == "max-age=0" }
             || attributes.contains { $0.lowercased().hasPrefix("expires=") && $0.contains("1970") }
         cookies.withLockedValue { jar in
@@ -89,6 +94,7 @@ final class Browser: Sendable {
     @discardableResult
     func register(_ username: String, email: String? = nil, password: String? = nil) async throws -> Page {
         let password = password ?? "pw-\(username)-pw"
+        Artifacts.secret(password, kind: "password")
         return try await post("/register", [
             ("username", username), ("email", email ?? "\(username)@example.com"),
             ("password", password), ("password2", password), ("submit", "Register"),
@@ -97,7 +103,9 @@ final class Browser: Sendable {
 
     @discardableResult
     func login(_ username: String, password: String? = nil, rememberMe: Bool = false, next: String? = nil) async throws -> Page {
-        var fields = [("username", username), ("password", password ?? "pw-\(username)-pw")]
+        let password = password ?? "pw-\(username)-pw"
+        Artifacts.secret(password, kind: "password")
+        var fields = [("username", username), ("password", password)]
         if rememberMe { fields.append(("remember_me", "y")) }
         let uri = next.map { "/login?next=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" } ?? "/login"
         return try await post(uri, fields, tokenFrom: "/login")

@@ -61,7 +61,10 @@ final class SMTPTestServer: Sendable {
 
         var arguments = [script, "--dir", mailDirectory, "--port", String(port)]
         if let tls { arguments += ["--cert", tls.certificate, "--key", tls.key] }
-        if let auth { arguments += ["--auth", "\(auth.user):\(auth.password)"] }
+        if let auth {
+            arguments += ["--auth", "\(auth.user):\(auth.password)"]
+            Artifacts.secret(auth.password, kind: "MAIL_PASSWORD")
+        }
 
         let python = Self.python
         let process = Process()

@@ -127,6 +127,7 @@ final class ServerProcess: @unchecked Sendable {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
+            Artifacts.keep(outputText, as: "server.out")
         }
     }
 
@@ -137,6 +138,7 @@ final class ServerProcess: @unchecked Sendable {
         guard process.isRunning else { return false }
         let sent = sendSignal(process.processIdentifier, SIGKILL) == 0
         process.waitUntilExit()
+        Artifacts.keep(outputText, as: "server.out")
         return sent && process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
     }
 

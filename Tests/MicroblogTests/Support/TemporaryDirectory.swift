@@ -12,7 +12,9 @@ struct TemporaryDirectory: Sendable {
 
     func file(_ name: String) -> String { path + "/" + name }
 
+    /// Removes the folder, keeping its log files and mails for the secrets check first.
     func remove() {
+        Artifacts.keepFiles(under: path)
         try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -27,6 +27,7 @@ struct TestEnvironment: Sendable {
             postsPerPage: 3
         )
         logs = InMemoryLogHandler()
+        Artifacts.secret(configuration.secretKey, kind: "SECRET_KEY")
     }
 
     var logger: Logger {
@@ -57,7 +58,10 @@ struct TestEnvironment: Sendable {
         try AppDatabase.openFile(atPath: configuration.databasePath)
     }
 
+    /// Removes the test's folder, keeping its log files and the in-memory log for the secrets check first.
     func removeFiles() {
+        Artifacts.keepFiles(under: directory.path)
+        Artifacts.keep(logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n"), as: "memory.log")
         try? FileManager.default.removeItem(at: directory)
     }
 }
