@@ -15,6 +15,24 @@ struct AppDatabaseTests {
         #expect(StoreError.notADatabase.description.contains("not a microblog SQLite database"))
     }
 
+    @Test("A microblog database whose schema page is damaged is refused and left untouched")
+    func corruptDatabase() async throws {
+        let env = try TestEnvironment()
+        defer { env.removeFiles() }
+        do {
+            let database = try env.openDatabase()
+            _ = try await UserRegistry(database: database).register(username: "alice", email: "alice@example.com", passwordHash: "x")
+        }
+        let url = URL(fileURLWithPath: env.configuration.databasePath)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: url.path + suffix) }
+        var bytes = try Data(contentsOf: url)
+        // Keep SQLite's 100-byte header (so it is still recognisably SQLite), damage the schema page after it.
+        for index in 100..<1024 { bytes[index] = UInt8(truncatingIfNeeded: index &* 31) }
+        try bytes.write(to: url)
+        #expect(throws: StoreError.notADatabase) { _ = try AppDatabase.openFile(atPath: url.path) }
+        #expect(try Data(contentsOf: url) == bytes, "never repaired or started empty over it")
+    }
+
     @Test("The schema enforces the invariants: unique keys, lengths, foreign keys")
     func constraints() async throws {
         let env = try TestEnvironment()
