@@ -12,6 +12,13 @@ import ServiceLifecycle
 /// each, no backoff), writes any mail failure to the file, and returns. Add it to the `ServiceGroup` so that it
 /// shuts down after the HTTP server (services shut down in reverse order: put the sink before the server).
 /// On cancellation it writes what is queued and abandons mail.
+///
+/// When the file cannot be written (folder unwritable or missing, disk full) requests are unaffected: records
+/// are lost and counted in ``fileHealth``, the outage is reported on stderr once (and summed up when it ends, see
+/// ``LogFileMonitor``), every batch tries the file again, and the first records written afterwards are preceded
+/// by a WARNING saying how many were lost. A rotation that fails keeps every backup (see ``RotatingFileWriter``).
+/// The file is written on the sink's executor only: a file system that hangs holds up the sink (records wait in
+/// the buffer, then are dropped and counted), never a request.
 public actor LogSink: Service {
     /// The value of ``LogSinkHandler/mailMetadataKey`` that keeps a record out of mail.
     public static let suppressedMailValue = "suppressed"
@@ -27,6 +34,8 @@ public actor LogSink: Service {
     private nonisolated let mailQueue: MailQueue
     private nonisolated let eventContinuation: AsyncStream<MailDeliveryEvent>.Continuation
     private let writer: RotatingFileWriter
+    private var monitor: LogFileMonitor
+    private nonisolated let diagnostics: LogDiagnostics
     private var started = false
 
     /// - Parameters:
@@ -34,18 +43,32 @@ public actor LogSink: Service {
     ///   - mail: where error mail goes; `nil` when `MAIL_SERVER` is unset or in debug mode.
     ///   - mailPolicy: coalescing window, queue bound and retry backoff.
     public init(configuration: LogConfiguration, mail: MailConfiguration?, mailPolicy: MailPolicy = MailPolicy()) {
+        self.init(configuration: configuration, mail: mail, mailPolicy: mailPolicy, diagnostics: .standardError)
+    }
+
+    /// - Parameter diagnostics: where failures of the log file are reported (tests collect them).
+    init(configuration: LogConfiguration, mail: MailConfiguration?, mailPolicy: MailPolicy = MailPolicy(), diagnostics: LogDiagnostics) {
         self.configuration = configuration
         self.mail = mail
         self.mailPolicy = mailPolicy
         self.buffer = LogRecordBuffer(capacity: configuration.bufferCapacity)
         self.mailQueue = MailQueue(capacity: mailPolicy.queueCapacity)
         (self.mailEvents, self.eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
-        self.writer = RotatingFileWriter(
+        let writer = RotatingFileWriter(
             directory: configuration.directory,
             fileName: configuration.fileName,
             maxBytes: configuration.maxBytes,
             backupCount: configuration.backupCount
         )
+        self.writer = writer
+        self.monitor = LogFileMonitor(path: writer.path, maxBytes: writer.maxBytes, quietPeriod: diagnostics.quietPeriod)
+        self.diagnostics = diagnostics
+    }
+
+    /// What the log file has lost so far, and whether it is failing now (as of the last batch written; while the
+    /// sink is inside a `write(2)` that hangs, this waits for it).
+    public var fileHealth: LogFileHealth {
+        monitor.health
     }
 
     /// A swift-log handler writing to this sink, at the configured level. Never blocks, never awaits.
@@ -70,9 +93,7 @@ public actor LogSink: Service {
     public func run() async throws {
         guard !started else { return }
         started = true
-        writer.write(lines: [
-            LogLineFormatter.format(LogRecord(level: .info, message: "Microblog startup", file: #fileID, line: #line))
-        ])
+        write([LogLineFormatter.format(LogRecord(level: .info, message: "Microblog startup", file: #fileID, line: #line))])
         let buffer = self.buffer
         let mailQueue = self.mailQueue
         let dispatcher = mail.map { mail in
@@ -107,7 +128,27 @@ public actor LogSink: Service {
             mailQueue.close()
             buffer.close()
         }
+        for line in monitor.finish() {
+            diagnostics.report(line)
+        }
         eventContinuation.finish()
+    }
+
+    /// Writes `lines` after the notices the monitor has about the file itself, and reports what failed.
+    private func write(_ lines: [String]) {
+        let notices = monitor.notices()
+        let outcome: LogFileWriteOutcome
+        if notices.isEmpty {
+            outcome = writer.write(lines: lines)
+        } else {
+            let warnings = notices.map { notice in
+                LogLineFormatter.format(LogRecord(level: .warning, message: notice.message, file: #fileID, line: #line))
+            }
+            outcome = writer.write(lines: warnings + lines)
+        }
+        for line in monitor.record(outcome, notices: notices, at: .now) {
+            diagnostics.report(line)
+        }
     }
 
     /// The file loop: everything queued is formatted and written in one go; mailable records go to the mail queue.
@@ -137,7 +178,7 @@ public actor LogSink: Service {
                 )
                 lines.append(LogLineFormatter.format(record))
             }
-            writer.write(lines: lines)
+            write(lines)
             for barrier in barriers { barrier.resume() }
             if batch.drainStarted {
                 mailQueue.close()

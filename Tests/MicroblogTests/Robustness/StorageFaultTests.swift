@@ -7,37 +7,6 @@ import Testing
 /// user (mounting and switching users need root, which the test command's machines have).
 @Suite("Storage faults", .enabled(if: getuid() == 0, "mounting a tmpfs and switching users need root"))
 struct StorageFaultTests {
-    /// A tmpfs of a few hundred kilobytes, mounted on a folder for the duration of a test.
-    struct SmallDisk {
-        let path: String
-
-        /// Mounts the disk in `directory`, runs `body`, and unmounts it (lazily, so open files never block).
-        static func with<Value>(kilobytes: Int, in directory: URL, _ body: (SmallDisk) async throws -> Value) async throws -> Value {
-            let disk = SmallDisk(path: directory.appendingPathComponent("disk").path)
-            try FileManager.default.createDirectory(atPath: disk.path, withIntermediateDirectories: true)
-            try await runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", disk.path])
-            do {
-                let value = try await body(disk)
-                try await runProcess("/bin/umount", ["-l", disk.path])
-                return value
-            } catch {
-                try? await runProcess("/bin/umount", ["-l", disk.path])
-                throw error
-            }
-        }
-
-        /// Writes a filler file until the disk refuses more; returns its path.
-        func fill() throws -> String {
-            let filler = path + "/filler"
-            _ = FileManager.default.createFile(atPath: filler, contents: nil)
-            let handle = try FileHandle(forWritingAtPath: filler).unwrap()
-            defer { try? handle.close() }
-            let chunk = Data(count: 4096)
-            while (try? handle.write(contentsOf: chunk)) != nil {}
-            return filler
-        }
-    }
-
     @Test("Disk full: the registration rolls back whole, a 503 page and one ERROR; it works again once space returns")
     func diskFull() async throws {
         let base = try TestEnvironment()
@@ -141,12 +110,5 @@ extension StorageFaultTests {
         let errors = readLines(logs.appendingPathComponent("microblog.log").path).filter { $0.contains(" ERROR: ") }
         #expect(errors.count == 1, "one ERROR record for the refused write: \(errors)")
         #expect(errors.first?.contains("read-only") == true, "\(errors)")
-    }
-}
-
-extension Optional {
-    func unwrap(_ what: String = "value") throws -> Wrapped {
-        guard let self else { throw ProcessFailure(description: "missing \(what)") }
-        return self
     }
 }

@@ -11,7 +11,11 @@ func withRunningSink<T: Sendable>(
     policy: MailPolicy = MailPolicy(),
     _ body: @Sendable (LogSink) async throws -> T
 ) async throws -> T {
-    let sink = LogSink(configuration: configuration, mail: mail, mailPolicy: policy)
+    try await withRunning(LogSink(configuration: configuration, mail: mail, mailPolicy: policy), body)
+}
+
+/// Runs `sink` in a `ServiceGroup` while `body` runs, then shuts it down gracefully and waits for it.
+func withRunning<T: Sendable>(_ sink: LogSink, _ body: @Sendable (LogSink) async throws -> T) async throws -> T {
     let group = ServiceGroup(
         services: [sink],
         logger: Logger(label: "test-service-group", factory: { _ in SwiftLogNoOpLogHandler() })
