@@ -48,6 +48,9 @@ enum Artifacts {
         for case let relative as String in enumerator {
             let name = (relative as NSString).lastPathComponent
             guard name.hasSuffix(".eml") || name.contains(".log") else { continue }
+            // Regular files only: copying a FIFO (a log-fault test makes one) would wait for a writer for ever.
+            let type = try? files.attributesOfItem(atPath: directory + "/" + relative)[.type] as? FileAttributeType
+            guard type == .typeRegular else { continue }
             let target = "\(folder)/files/\(run)-" + relative.replacingOccurrences(of: "/", with: "_")
             try? files.copyItem(atPath: directory + "/" + relative, toPath: target)
         }
