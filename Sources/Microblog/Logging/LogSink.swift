@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// The only writer of the log file and the only sender of error mail.
@@ -17,8 +19,9 @@ import ServiceLifecycle
 /// are lost and counted in ``fileHealth``, the outage is reported on stderr once (and summed up when it ends, see
 /// ``LogFileMonitor``), every batch tries the file again, and the first records written afterwards are preceded
 /// by a WARNING saying how many were lost. A rotation that fails keeps every backup (see ``RotatingFileWriter``).
-/// The file is written on the sink's executor only: a file system that hangs holds up the sink (records wait in
-/// the buffer, then are dropped and counted), never a request.
+/// The sink runs on a thread of its own (its executor is a one-thread event loop), where the file is written: a
+/// file system that hangs holds up the sink (records wait in the buffer, then are dropped and counted), never a
+/// request and never a thread of Swift's cooperative pool.
 public actor LogSink: Service {
     /// The value of ``LogSinkHandler/mailMetadataKey`` that keeps a record out of mail.
     public static let suppressedMailValue = "suppressed"
@@ -37,6 +40,13 @@ public actor LogSink: Service {
     private var monitor: LogFileMonitor
     private nonisolated let diagnostics: LogDiagnostics
     private var started = false
+    /// The sink's own thread, and its executor.
+    private nonisolated let thread: MultiThreadedEventLoopGroup
+    private nonisolated let loop: any EventLoop
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        loop.executor.asUnownedSerialExecutor()
+    }
 
     /// - Parameters:
     ///   - configuration: the file, its rotation and the level.
@@ -63,6 +73,12 @@ public actor LogSink: Service {
         self.writer = writer
         self.monitor = LogFileMonitor(path: writer.path, maxBytes: writer.maxBytes, quietPeriod: diagnostics.quietPeriod)
         self.diagnostics = diagnostics
+        self.thread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.loop = thread.next()
+    }
+
+    deinit {
+        thread.shutdownGracefully { _ in }
     }
 
     /// What the log file has lost so far, and whether it is failing now (as of the last batch written; while the
