@@ -41,26 +41,47 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts the server with `environment` (plus PORT=0) and returns once it has said which port it listens on.
     /// - Parameter unprivilegedUser: run as this user id (and group id) instead, through `setpriv`, so that file
-    ///   permissions apply (the tests run as root). The executable and its resources are copied into
-    ///   `workingDirectory/bin` first, where that user can reach them.
+    ///   permissions apply (the tests run as root). When that user cannot reach the built executable (a clone in a
+    ///   private folder), the executable and its resources are copied into `workingDirectory/bin` first.
     /// - Throws: ``ServerProcessError/exited(_:)`` with everything the server wrote, if it exits first.
     static func start(
         environment: [String: String],
         workingDirectory: URL,
         unprivilegedUser: UInt32? = nil
     ) async throws -> ServerProcess {
-        let server = ServerProcess()
         let executable = executableURL
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw ServerProcessError.executableMissing(executable.path)
         }
-        if let user = unprivilegedUser {
-            let copy = try copyExecutable(executable, into: workingDirectory.appendingPathComponent("bin"))
-            server.process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            server.process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", copy.path]
-        } else {
-            server.process.executableURL = executable
+        guard let user = unprivilegedUser else {
+            return try await launch(executable, [], environment: environment, workingDirectory: workingDirectory)
         }
+        let program = isReachableByOthers(executable)
+            ? executable
+            : try copyExecutable(executable, into: workingDirectory.appendingPathComponent("bin"))
+        let setpriv = URL(fileURLWithPath: "/usr/bin/setpriv")
+        let arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", program.path]
+        var attempt = 1
+        while true {
+            do {
+                return try await launch(setpriv, arguments, environment: environment, workingDirectory: workingDirectory)
+            } catch ServerProcessError.exited(let output) where output.contains("Text file busy") && attempt < 20 {
+                // A fresh copy stays open for writing in any child another test forked meanwhile, until that child
+                // execs (ETXTBSY): start again once it has.
+                attempt += 1
+            }
+        }
+    }
+
+    private static func launch(
+        _ executable: URL,
+        _ arguments: [String],
+        environment: [String: String],
+        workingDirectory: URL
+    ) async throws -> ServerProcess {
+        let server = ServerProcess()
+        server.process.executableURL = executable
+        server.process.arguments = arguments
         server.process.currentDirectoryURL = workingDirectory
         server.process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["PORT": "0"]) { $1 }) { $1 }
         server.process.standardOutput = server.output
@@ -68,6 +89,18 @@ final class ServerProcess: @unchecked Sendable {
         try server.process.run()
         server.port = try await server.readOutput()
         return server
+    }
+
+    /// Whether any user may run `executable`: it and every folder above it are open to others.
+    private static func isReachableByOthers(_ executable: URL) -> Bool {
+        var url = executable
+        while url.path != "/" {
+            guard let mode = try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int,
+                  mode & 0o001 != 0
+            else { return false }
+            url.deleteLastPathComponent()
+        }
+        return true
     }
 
     /// Copies the executable and the resource bundles beside it (the templates) into `folder`.
