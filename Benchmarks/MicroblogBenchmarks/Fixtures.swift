@@ -80,14 +80,14 @@ final class NameSource: Sendable {
 /// A database with `claimants` users, and the registry over it.
 struct RegistryFixture: Sendable {
     let folder: ScratchFolder
-    let database: AppDatabase
+    let database: SQLiteStore
     let registry: UserRegistry
     let userIDs: [Int64]
     let names: NameSource
 
     static func make(claimants: Int) async throws -> RegistryFixture {
         let folder = try ScratchFolder()
-        let database = try AppDatabase.openFile(atPath: folder.path + "/registry.db")
+        let database = try SQLiteStore.openFile(atPath: folder.path + "/registry.db")
         let registry = UserRegistry(database: database)
         var userIDs: [Int64] = []
         for index in 0..<claimants {

@@ -39,7 +39,7 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     try configuration.checkDebugAddress()
     let logger = dependencies.logger
-    let database = try AppDatabase.openFile(
+    let database = try SQLiteStore.openFile(
         atPath: configuration.databasePath,
         busyTimeout: configuration.busyTimeout,
         faults: dependencies.databaseFaults
@@ -78,7 +78,7 @@ func httpConfiguration(_ limits: ConnectionLimits, logger: Logger) -> HTTP1Chann
 /// The router with its middleware and controllers.
 func buildRouter(
     configuration: AppConfiguration,
-    database: AppDatabase,
+    database: any Store,
     dependencies: AppDependencies
 ) async throws -> Router<AppRequestContext> {
     let views = try await Views.load()

@@ -5,7 +5,7 @@ import HummingbirdAuth
 
 /// Login, logout and registration (the tutorial's `auth` blueprint).
 struct AuthController: Sendable {
-    let database: AppDatabase
+    let database: any Store
     let registry: UserRegistry
     let views: Views
     let passwords: PasswordHasher

@@ -8,12 +8,12 @@ import Logging
 /// logs anyone in. Logout deletes the token.
 struct RememberMe: Sendable {
     static let cookieName = "remember_token"
-    let database: AppDatabase
+    let database: any Store
     let key: SymmetricKey
     let duration: Duration
     let secureCookies: Bool
 
-    init(database: AppDatabase, secretKey: String, duration: Duration, secureCookies: Bool) {
+    init(database: any Store, secretKey: String, duration: Duration, secureCookies: Bool) {
         self.database = database
         self.key = SymmetricKey(data: Data(secretKey.utf8))
         self.duration = duration

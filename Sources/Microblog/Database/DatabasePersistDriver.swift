@@ -1,26 +1,21 @@
 import Foundation
-import GRDB
 import Hummingbird
 
-/// hummingbird-auth's session storage, kept in the `session` table so sessions survive restarts and a
-/// deleted session (logout) stops working everywhere at once.
+/// hummingbird-auth's session storage, kept in the store's `session` table so sessions (and the CSRF tokens in
+/// them) survive restarts, are shared by every server instance on one database, and a deleted session (logout)
+/// stops working everywhere at once.
 public struct DatabasePersistDriver: PersistDriver {
-    let database: AppDatabase
+    let database: any Store
 
-    public init(database: AppDatabase) {
+    public init(database: any Store) {
         self.database = database
     }
 
     public func create<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?) async throws {
         let data = try JSONEncoder().encode(value)
-        let expiresAt = expires.map { Date.now.timeIntervalSince1970 + $0.seconds }
+        let expiresAt = expires.map { Date.now.addingTimeInterval($0.seconds) }
         do {
-            try await database.write { db in
-                try db.execute(
-                    sql: "INSERT INTO session (key, value, expires_at) VALUES (?, ?, ?)",
-                    arguments: [key, data, expiresAt]
-                )
-            }
+            try await database.insertSession(key: key, value: data, expiresAt: expiresAt)
         } catch {
             if case .conflict = error { throw PersistError.duplicate }
             throw error
@@ -29,29 +24,8 @@ public struct DatabasePersistDriver: PersistDriver {
 
     public func set<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?) async throws {
         let data = try JSONEncoder().encode(value)
-        let now = Date.now.timeIntervalSince1970
-        let expiresAt = expires.map { now + $0.seconds }
-        try await database.write { db in
-            if let expiresAt {
-                try db.execute(
-                    sql: """
-                        INSERT INTO session (key, value, expires_at) VALUES (?, ?, ?)
-                        ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
-                        """,
-                    arguments: [key, data, expiresAt]
-                )
-                // New sessions are the moment to sweep expired ones; the index on expires_at keeps it cheap.
-                try db.execute(sql: "DELETE FROM session WHERE expires_at < ?", arguments: [now])
-            } else {
-                try db.execute(
-                    sql: """
-                        INSERT INTO session (key, value, expires_at) VALUES (?, ?, NULL)
-                        ON CONFLICT(key) DO UPDATE SET value = excluded.value
-                        """,
-                    arguments: [key, data]
-                )
-            }
-        }
+        let now = Date.now
+        try await database.saveSession(key: key, value: data, expiresAt: expires.map { now.addingTimeInterval($0.seconds) }, now: now)
     }
 
     public func get<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> Object? {
@@ -59,28 +33,19 @@ public struct DatabasePersistDriver: PersistDriver {
     }
 
     public func getWithTTL<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> (object: Object, ttl: Duration?)? {
-        let now = Date.now.timeIntervalSince1970
-        let stored = try await database.read { db -> (data: Data, expiresAt: Double?)? in
-            let statement = try db.cachedStatement(sql: "SELECT value, expires_at FROM session WHERE key = ?")
-            guard let row = try Row.fetchOne(statement, arguments: [key]) else {
-                return nil
-            }
-            return (row["value"], row["expires_at"])
-        }
-        guard let (data, expiresAt) = stored else { return nil }
+        let now = Date.now
+        guard let (data, expiresAt) = try await database.session(key: key) else { return nil }
         if let expiresAt, expiresAt <= now { return nil }
         do {
             let object = try JSONDecoder().decode(Object.self, from: data)
-            return (object, expiresAt.map { .milliseconds(Int64(($0 - now) * 1000)) })
+            return (object, expiresAt.map { .milliseconds(Int64($0.timeIntervalSince(now) * 1000)) })
         } catch {
             throw PersistError.invalidConversion
         }
     }
 
     public func remove(key: String) async throws {
-        try await database.write { db in
-            try db.execute(sql: "DELETE FROM session WHERE key = ?", arguments: [key])
-        }
+        try await database.deleteSession(key: key)
     }
 }
 

@@ -3,7 +3,7 @@ import Hummingbird
 
 /// The home feed, posting, profile pages and the profile editor (the tutorial's `main` blueprint).
 struct MainController: Sendable {
-    let database: AppDatabase
+    let database: any Store
     let registry: UserRegistry
     let views: Views
     let postsPerPage: Int

@@ -10,7 +10,7 @@ import Foundation
 /// - The write that persists a claim is one transaction that checks again inside it, and the UNIQUE indexes on
 ///   the keys are the backstop across processes: a constraint violation from any path becomes the same error.
 public actor UserRegistry {
-    private let database: AppDatabase
+    private let database: any Store
     private let hooks: RegistryHooks
     private let clock: @Sendable () -> Date
     /// Keys with a claim in flight, and who is claiming each.
@@ -28,7 +28,7 @@ public actor UserRegistry {
         case user(Int64)
     }
 
-    public init(database: AppDatabase, hooks: RegistryHooks = .none, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(database: any Store, hooks: RegistryHooks = .none, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
         self.hooks = hooks
         self.clock = clock

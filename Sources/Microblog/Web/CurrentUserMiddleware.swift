@@ -7,7 +7,7 @@ import HummingbirdAuth
 /// records `last_seen` at most once a minute per user so that reading pages does not make every GET a write.
 struct CurrentUserMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
-    let database: AppDatabase
+    let database: any Store
     let rememberMe: RememberMe
     let lastSeenInterval: TimeInterval = 60
 

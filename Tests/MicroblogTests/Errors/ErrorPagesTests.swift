@@ -105,7 +105,7 @@ struct ErrorPagesTests {
         #expect(page.contains("injected fault"))
         #expect(page.contains("StoreError"))
         #expect(page.contains("POST /index"))
-        #expect(page.contains("Raised at") && page.contains("Microblog/AppDatabase+Users.swift:"), "the source location")
+        #expect(page.contains("Raised at") && page.contains("Microblog/SQLiteStore+Users.swift:"), "the source location")
         #expect(page.contains("&lt;masked&gt;"))
         #expect(!sessionCookie.isEmpty && !page.contains(sessionCookie), "the session cookie is masked")
     }
@@ -131,7 +131,7 @@ struct ErrorPagesTests {
             try await browser.signUp("alice")
             let token = try await browser.csrfToken(from: "/index")
             // A stale last_seen: the next page would like to write it.
-            let database = try AppDatabase.openFile(atPath: databasePath)
+            let database = try SQLiteStore.openFile(atPath: databasePath)
             let alice = try #require(try await database.user(usernameKey: IdentityKey("alice")))
             try await database.touchLastSeen(userID: alice.id!, at: Date(timeIntervalSinceNow: -3600))
             // Another connection (as another process would) holds the write lock.

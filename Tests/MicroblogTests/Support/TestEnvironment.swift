@@ -54,8 +54,8 @@ struct TestEnvironment: Sendable {
     }
 
     /// Opens the test's database directly, to check what a request stored.
-    func openDatabase() throws -> AppDatabase {
-        try AppDatabase.openFile(atPath: configuration.databasePath)
+    func openDatabase() throws -> SQLiteStore {
+        try SQLiteStore.openFile(atPath: configuration.databasePath)
     }
 
     /// Removes the test's folder, keeping its log files and the in-memory log for the secrets check first.

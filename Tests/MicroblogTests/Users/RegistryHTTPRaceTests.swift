@@ -202,9 +202,6 @@ struct RegistryHTTPRaceTests {
             }
         }
         let database = try env.openDatabase()
-        let duplicates = try await database.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT username_key FROM user GROUP BY username_key HAVING COUNT(*) > 1)")
-        }
-        #expect(duplicates == 0)
+        #expect(try await database.countDuplicateUsernameKeys() == 0)
     }
 }

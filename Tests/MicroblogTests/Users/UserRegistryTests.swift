@@ -8,7 +8,7 @@ import Testing
 @Suite("UserRegistry: atomic username and e-mail claims")
 final class UserRegistryTests {
     let env: TestEnvironment
-    let database: AppDatabase
+    let database: SQLiteStore
 
     init() throws {
         env = try TestEnvironment()
@@ -72,7 +72,7 @@ final class UserRegistryTests {
 
     /// The tutorial's approach: validate (is the name free?), then commit, as two steps.
     struct NaiveRenamer {
-        let database: AppDatabase
+        let database: SQLiteStore
         let betweenCheckAndWrite: Gate
 
         func rename(userID: Int64, to name: String) async throws(StoreError) -> Bool {

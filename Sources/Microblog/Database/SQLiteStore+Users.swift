@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// The fields of a registration, already validated and normalised.
-struct NewUser: Sendable {
+public struct NewUser: Sendable {
     var username: String
     var usernameKey: IdentityKey
     var email: String
@@ -10,10 +10,10 @@ struct NewUser: Sendable {
     var passwordHash: String
 }
 
-extension AppDatabase {
+extension SQLiteStore {
     /// Inserts a user, checking inside the transaction that neither key is held.
     /// - Throws: `.conflict(.username)` or `.conflict(.email)` when taken (by the check or by the UNIQUE index).
-    func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
+    public func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
         try await write { db in
             if try User.filter(User.usernameKeyColumn == new.usernameKey.rawValue).isEmpty(db) == false {
                 throw StoreError.conflict(.username)
@@ -39,7 +39,7 @@ extension AppDatabase {
     /// Changes a user's username (spelling or key) and about-me text, checking inside the transaction that no
     /// other user holds the new key.
     /// - Throws: `.conflict(.username)` when another user holds it.
-    func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, aboutMe: String?) async throws(StoreError) {
+    public func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, aboutMe: String?) async throws(StoreError) {
         try await write { db in
             let holder = try Int64.fetchOne(
                 db,
@@ -55,7 +55,7 @@ extension AppDatabase {
     }
 
     /// Records that the user was seen at `date`.
-    func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
+    public func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "UPDATE user SET last_seen = ? WHERE id = ?", arguments: [date, userID])
         }
@@ -69,7 +69,7 @@ extension AppDatabase {
     }
 
     /// The user whose username normalises to `key`, if any.
-    func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
+    public func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
         try await read { db in
             try User.fetchOne(db.cachedStatement(sql: "SELECT * FROM user WHERE username_key = ?"), arguments: [key.rawValue])
         }
@@ -79,11 +79,17 @@ extension AppDatabase {
     public func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int {
         try await read { db in try User.filter(User.usernameKeyColumn == key.rawValue).fetchCount(db) }
     }
+
+    public func countDuplicateUsernameKeys() async throws(StoreError) -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT username_key FROM user GROUP BY username_key HAVING COUNT(*) > 1)") ?? 0
+        }
+    }
 }
 
-extension AppDatabase {
+extension SQLiteStore {
     /// Adds a post by `authorID` and marks the author as seen, in one transaction.
-    func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
+    public func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
         let fault = faults.betweenPostWrites
         try await write { db in
             var post = Post(id: nil, body: body, timestamp: now, userID: authorID)
@@ -94,7 +100,7 @@ extension AppDatabase {
     }
 
     /// Posts of everyone (or of one author), newest first, `perPage` at a time; `page` counts from 1.
-    func posts(byAuthor authorID: Int64? = nil, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
+    public func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
         let page = max(1, page)
         return try await read { db in
             var sql = """

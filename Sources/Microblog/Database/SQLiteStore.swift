@@ -2,12 +2,12 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// The microblog's storage: one SQLite database, migrated on open, with one method per write invariant.
+/// The microblog's ``Store`` in one SQLite database (GRDB, WAL), migrated on open: the embedded default.
 ///
 /// Every write method is a single transaction (GRDB opens it as `BEGIN IMMEDIATE`), and every invariant that
 /// matters is also a constraint of the schema, so a bug above this layer cannot store a duplicate username.
 /// Methods throw ``StoreError``: GRDB's errors never travel further up.
-public struct AppDatabase: Sendable {
+public struct SQLiteStore: Store {
     /// The GRDB writer (a `DatabasePool` in WAL mode for files).
     let writer: any DatabaseWriter
     /// Test-only hooks called inside write transactions; empty in production.
@@ -35,7 +35,7 @@ public struct AppDatabase: Sendable {
         atPath path: String,
         busyTimeout: Duration = .seconds(5),
         faults: DatabaseFaults = .none
-    ) throws(StoreError) -> AppDatabase {
+    ) throws(StoreError) -> SQLiteStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(TimeInterval(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
         configuration.foreignKeysEnabled = true
@@ -53,7 +53,7 @@ public struct AppDatabase: Sendable {
             }
             // A file that is not a database passes the open: reading its schema is what fails.
             try pool.read { db in _ = try db.tableExists("user") }
-            return try AppDatabase(pool, faults: faults)
+            return try SQLiteStore(pool, faults: faults)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -106,7 +106,7 @@ public struct AppDatabase: Sendable {
 
 /// Faults a test injects inside write transactions, to prove that a failing request leaves no partial writes.
 public struct DatabaseFaults: Sendable {
-    /// Called inside ``AppDatabase/createPost(authorID:body:at:)`` after the post row is inserted and before the
+    /// Called inside ``SQLiteStore/createPost(authorID:body:at:)`` after the post row is inserted and before the
     /// author's `last_seen` is updated; throwing aborts the whole transaction.
     public var betweenPostWrites: (@Sendable () throws -> Void)?
 

@@ -1,6 +1,6 @@
 import GRDB
 
-extension AppDatabase {
+extension SQLiteStore {
     /// The schema's history. Shipped migrations are never edited: a change is a new migration.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

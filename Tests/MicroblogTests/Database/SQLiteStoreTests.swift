@@ -2,15 +2,15 @@ import Foundation
 import Testing
 @testable import Microblog
 
-@Suite("AppDatabase")
-struct AppDatabaseTests {
+@Suite("SQLiteStore")
+struct SQLiteStoreTests {
     @Test("A file that is not a database is refused with a clear message and left untouched")
     func notADatabase() throws {
         let env = try TestEnvironment()
         defer { env.removeFiles() }
         let garbage = Data("this is not an SQLite database, it is someone's notes\n".utf8) + Data(repeating: 0x41, count: 4096)
         try garbage.write(to: URL(fileURLWithPath: env.configuration.databasePath))
-        #expect(throws: StoreError.notADatabase) { _ = try AppDatabase.openFile(atPath: env.configuration.databasePath) }
+        #expect(throws: StoreError.notADatabase) { _ = try SQLiteStore.openFile(atPath: env.configuration.databasePath) }
         #expect(try Data(contentsOf: URL(fileURLWithPath: env.configuration.databasePath)) == garbage, "never started empty over it")
         #expect(StoreError.notADatabase.description.contains("not a microblog SQLite database"))
     }

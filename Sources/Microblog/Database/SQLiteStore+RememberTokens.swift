@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
 
-extension AppDatabase {
+extension SQLiteStore {
     /// Stores a remember-me token: the selector finds it, only the SHA-256 of the validator is kept.
-    func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError) {
+    public func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError) {
         try await write { db in
             try db.execute(
                 sql: "INSERT INTO remember_token (selector, validator_hash, user_id, expires_at) VALUES (?, ?, ?, ?)",
@@ -13,7 +13,7 @@ extension AppDatabase {
     }
 
     /// The unexpired token with this selector: its validator hash and user id.
-    func rememberToken(selector: String, now: Date) async throws(StoreError) -> (validatorHash: Data, userID: Int64)? {
+    public func rememberToken(selector: String, now: Date) async throws(StoreError) -> (validatorHash: Data, userID: Int64)? {
         try await read { db in
             guard
                 let row = try Row.fetchOne(
@@ -27,7 +27,7 @@ extension AppDatabase {
     }
 
     /// Revokes a remember-me token.
-    func deleteRememberToken(selector: String) async throws(StoreError) {
+    public func deleteRememberToken(selector: String) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "DELETE FROM remember_token WHERE selector = ?", arguments: [selector])
         }

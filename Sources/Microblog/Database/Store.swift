@@ -1,0 +1,80 @@
+import Foundation
+
+/// The microblog's storage, whatever the engine: one method per read and per write invariant.
+///
+/// Its promises, for every implementation (``SQLiteStore`` today):
+/// - Every write method is one transaction: it happens whole or not at all.
+/// - Every invariant that matters is also a constraint of the schema (UNIQUE normalised keys, lengths, foreign
+///   keys), so a bug above this layer, or another server on the same database, cannot store a duplicate username.
+/// - Methods throw ``StoreError`` only: a unique violation becomes ``StoreError/conflict(_:)`` naming the field,
+///   an engine that cannot serve now becomes ``StoreError/unavailable(_:)`` (a 503). The engine's own errors
+///   never travel further up, so controllers, the registry and the error pages do not know which engine runs.
+public protocol Store: Sendable {
+    // MARK: Users
+
+    /// Inserts a user, checking inside the transaction that neither key is held.
+    /// - Throws: `.conflict(.username)` or `.conflict(.email)` when taken (by the check or by the UNIQUE index).
+    func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User
+
+    /// Changes a user's username (spelling or key) and about-me text, checking inside the transaction that no
+    /// other user holds the new key.
+    /// - Throws: `.conflict(.username)` when another user holds it.
+    func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, aboutMe: String?) async throws(StoreError)
+
+    /// Records that the user was seen at `date`.
+    func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError)
+
+    /// The user with this id, if any.
+    func user(id: Int64) async throws(StoreError) -> User?
+
+    /// The user whose username normalises to `key`, if any.
+    func user(usernameKey key: IdentityKey) async throws(StoreError) -> User?
+
+    /// All users holding this username key (the schema allows at most one; tests check that it holds).
+    func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int
+
+    /// How many username keys are held by more than one user (the schema allows none; tests check that it holds).
+    func countDuplicateUsernameKeys() async throws(StoreError) -> Int
+
+    // MARK: Posts
+
+    /// Adds a post by `authorID` and marks the author as seen, in one transaction.
+    func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError)
+
+    /// Posts of everyone (`authorID` nil) or of one author, newest first, `perPage` at a time; `page` counts from 1.
+    func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>
+
+    // MARK: Remember-me tokens
+
+    /// Stores a remember-me token: the selector finds it, only the hash of the validator is kept.
+    func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError)
+
+    /// The unexpired token with this selector: its validator hash and user id.
+    func rememberToken(selector: String, now: Date) async throws(StoreError) -> (validatorHash: Data, userID: Int64)?
+
+    /// Revokes a remember-me token.
+    func deleteRememberToken(selector: String) async throws(StoreError)
+
+    // MARK: Sessions (and so the CSRF tokens kept in them)
+
+    /// Stores a new session.
+    /// - Throws: `.conflict(.other)` when a session with this key exists.
+    func insertSession(key: String, value: Data, expiresAt: Date?) async throws(StoreError)
+
+    /// Stores a session, replacing one with the same key. With `expiresAt` nil an existing session keeps its
+    /// expiry; with an expiry, sessions that expired before `now` are swept in the same transaction.
+    func saveSession(key: String, value: Data, expiresAt: Date?, now: Date) async throws(StoreError)
+
+    /// The stored session with this key, expired or not: its value and expiry.
+    func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?)?
+
+    /// Deletes a session.
+    func deleteSession(key: String) async throws(StoreError)
+}
+
+extension Store {
+    /// Posts of everyone, newest first.
+    func posts(page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
+        try await posts(byAuthor: nil, page: page, perPage: perPage)
+    }
+}
