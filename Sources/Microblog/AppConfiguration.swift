@@ -8,8 +8,10 @@ import SystemPackage
 public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// Keys the server signs with (remember-me tokens). At least 32 bytes.
     public var secretKey: String
-    /// The SQLite database file.
+    /// The SQLite database file, used when ``postgres`` is nil (the embedded default).
     public var databasePath: String
+    /// PostgreSQL, selected by `DATABASE_URL=postgres://...`: several server instances can share it.
+    public var postgres: PostgresSettings?
     /// Detailed error pages, no error mail. Off by default.
     public var debug: Bool
     /// Allow debug mode on a non-loopback address (`MICROBLOG_DEBUG_ALLOW_REMOTE`).
@@ -41,6 +43,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public init(
         secretKey: String,
         databasePath: String = "app.db",
+        postgres: PostgresSettings? = nil,
         debug: Bool = false,
         debugAllowRemote: Bool = false,
         host: String = "127.0.0.1",
@@ -59,6 +62,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         self.mail = mail
         self.secretKey = secretKey
         self.databasePath = databasePath
+        self.postgres = postgres
         self.debug = debug
         self.debugAllowRemote = debugAllowRemote
         self.host = host
@@ -73,7 +77,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "AppConfiguration(database: \(databasePath), host: \(host), port: \(port), debug: \(debug), "
+        "AppConfiguration(database: \(postgres.map(String.init(describing:)) ?? databasePath), host: \(host), port: \(port), debug: \(debug), "
             + "log: \(log.filePath), mail: \(mail.map(String.init(describing:)) ?? "off"), secretKey: <redacted>)"
     }
 }
@@ -155,13 +159,22 @@ extension AppConfiguration {
             maxBytes: try int("LOG_MAX_BYTES", 10240, 0...Int(Int32.max)),
             backupCount: try int("LOG_BACKUP_COUNT", 10, 0...1000)
         )
-        var databasePath = reader.string(forKey: "DATABASE_URL") ?? "app.db"
+        let databaseURL = reader.string(forKey: "DATABASE_URL", isSecret: true) ?? "app.db"
+        var databasePath = databaseURL
         if databasePath.hasPrefix("sqlite:///") {
             databasePath.removeFirst("sqlite:///".count)
+        }
+        var postgres = PostgresSettings(url: databaseURL)
+        if postgres != nil {
+            databasePath = ""
+            postgres?.maxConnections = try int("DATABASE_POOL_SIZE", 10, 1...1000)
+            postgres?.connectTimeout = .seconds(try int("DATABASE_CONNECT_TIMEOUT", 5, 1...600))
+            postgres?.queryTimeout = .seconds(try int("DATABASE_QUERY_TIMEOUT", 10, 1...3600))
         }
         self.init(
             secretKey: secretKey,
             databasePath: databasePath,
+            postgres: postgres,
             debug: bool("MICROBLOG_DEBUG"),
             debugAllowRemote: bool("MICROBLOG_DEBUG_ALLOW_REMOTE"),
             host: reader.string(forKey: "HOST") ?? "127.0.0.1",

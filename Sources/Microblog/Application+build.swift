@@ -31,7 +31,7 @@ public struct AppDependencies: Sendable {
     }
 }
 
-/// Builds the whole application: database, registry, views, middleware in their deliberate order, routes.
+/// Builds the whole application: the store (SQLite, or PostgreSQL when `DATABASE_URL` says so), registry, views, middleware in their deliberate order, routes.
 /// The server's `main` and every test call this one function.
 public func buildApplication(
     configuration: AppConfiguration,
@@ -39,13 +39,23 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     try configuration.checkDebugAddress()
     let logger = dependencies.logger
-    let database = try SQLiteStore.openFile(
-        atPath: configuration.databasePath,
-        busyTimeout: configuration.busyTimeout,
-        faults: dependencies.databaseFaults
-    )
-    if database.isReadOnly {
-        logger.warning("The database file \(configuration.databasePath) is read-only: pages that read are served, writes answer 503")
+    let database: any Store
+    var services = dependencies.services
+    if let postgres = configuration.postgres {
+        let store = try await PostgresStore.open(postgres, logger: logger, faults: dependencies.databaseFaults)
+        // First in the list: services stop in reverse order, so the pool closes after the server and the log sink.
+        services.insert(store.service, at: 0)
+        database = store
+    } else {
+        let store = try SQLiteStore.openFile(
+            atPath: configuration.databasePath,
+            busyTimeout: configuration.busyTimeout,
+            faults: dependencies.databaseFaults
+        )
+        if store.isReadOnly {
+            logger.warning("The database file \(configuration.databasePath) is read-only: pages that read are served, writes answer 503")
+        }
+        database = store
     }
     let router = try await buildRouter(configuration: configuration, database: database, dependencies: dependencies)
     var app = Application(
@@ -58,7 +68,7 @@ public func buildApplication(
         ),
         logger: logger
     )
-    app.addServices(dependencies.services)
+    app.addServices(services)
     return app
 }
 
@@ -84,10 +94,11 @@ func buildRouter(
     let views = try await Views.load()
     let registry = UserRegistry(database: database, hooks: dependencies.registryHooks)
     let passwords = PasswordHasher(cost: configuration.bcryptCost)
+    let sessionCookieName = "session"
     let sessionStorage = SessionStorage<SessionState>(
         DatabasePersistDriver(database: database),
         configuration: .init(
-            sessionCookieParameters: .init(name: "session", secure: configuration.secureCookies, sameSite: .lax),
+            sessionCookieParameters: .init(name: sessionCookieName, secure: configuration.secureCookies, sameSite: .lax),
             keyPrefix: ""
         )
     )
@@ -100,14 +111,15 @@ func buildRouter(
 
     var routes = RouteTable()
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // Middleware order: request log -> security headers -> fallback error pages -> session -> current user
-    // -> error pages in the layout -> CSRF -> routes.
+    // Middleware order: request log -> security headers -> fallback error pages -> session (and its load check)
+    // -> current user -> error pages in the layout -> CSRF -> routes.
     // Each request at DEBUG: at the default INFO the 10 KiB log file keeps what matters (errors), not traffic.
     router.add(middleware: LogRequestsMiddleware(.debug, includeHeaders: .none))
     router.add(middleware: SecurityHeadersMiddleware())
     let pages = ErrorPages(views: views, debug: configuration.debug)
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: false))
     router.add(middleware: SessionMiddleware<AppRequestContext>(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration))
+    router.add(middleware: SessionLoadCheckMiddleware(sessionStorage: sessionStorage, cookieName: sessionCookieName))
     router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe))
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: true))
     router.add(middleware: CSRFMiddleware())

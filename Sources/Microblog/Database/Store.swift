@@ -2,7 +2,7 @@ import Foundation
 
 /// The microblog's storage, whatever the engine: one method per read and per write invariant.
 ///
-/// Its promises, for every implementation (``SQLiteStore`` today):
+/// Its promises, for every implementation (``SQLiteStore``, ``PostgresStore``):
 /// - Every write method is one transaction: it happens whole or not at all.
 /// - Every invariant that matters is also a constraint of the schema (UNIQUE normalised keys, lengths, foreign
 ///   keys), so a bug above this layer, or another server on the same database, cannot store a duplicate username.

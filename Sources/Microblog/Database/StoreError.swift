@@ -1,6 +1,7 @@
 import GRDB
 
-/// What can go wrong in storage, in the domain's words. GRDB's `DatabaseError` is converted here, once.
+/// What can go wrong in storage, in the domain's words. GRDB's `DatabaseError` is converted here, once;
+/// PostgreSQL's errors in `StoreError+Postgres.swift`.
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A UNIQUE constraint refused the write; the associated value names the claimed field.
     case conflict(UniqueField)
@@ -25,6 +26,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case readOnly
         case full
         case moved
+        /// The database server cannot be reached, or did not answer in time (PostgreSQL).
+        case unreachable
     }
 
     public var description: String {
@@ -34,6 +37,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(.readOnly): "the database is read-only or cannot be opened for writing"
         case .unavailable(.full): "the disk is full or the database file cannot be written"
         case .unavailable(.moved): "the database file was moved or deleted while the server runs"
+        case .unavailable(.unreachable): "the database server cannot be reached or did not answer in time"
         case .notADatabase: "the file is not a microblog SQLite database (or is corrupt); refusing to use it"
         case .failure(let detail, _): "database failure: \(detail)"
         }

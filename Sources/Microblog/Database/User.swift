@@ -60,6 +60,14 @@ public struct PostWithAuthor: Sendable, Equatable, FetchableRecord {
     public var authorName: String
     public var authorEmail: String
 
+    init(id: Int64, body: String, timestamp: Date, authorName: String, authorEmail: String) {
+        self.id = id
+        self.body = body
+        self.timestamp = timestamp
+        self.authorName = authorName
+        self.authorEmail = authorEmail
+    }
+
     public init(row: Row) throws {
         id = row["id"]
         body = row["body"]

@@ -1,0 +1,71 @@
+import Foundation
+
+/// Where and how to reach PostgreSQL: parsed from `DATABASE_URL=postgres://user[:password]@host[:port]/database`
+/// (or `?host=/socket/directory` for a Unix socket), with the pool's size and the timeouts after which a request
+/// gets a 503 instead of waiting. The password is a secret: `description` never prints it.
+public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    /// The directory of the server's Unix socket; when set, `host` is not used.
+    public var socketDirectory: String?
+    public var username: String
+    public var password: String?
+    public var database: String
+    /// Connections per server instance (`DATABASE_POOL_SIZE`, 10).
+    public var maxConnections: Int
+    /// How long opening a connection may take (`DATABASE_CONNECT_TIMEOUT`, seconds, 5).
+    public var connectTimeout: Duration
+    /// How long one storage call (waiting for a connection included) may take before it is a 503
+    /// (`DATABASE_QUERY_TIMEOUT`, seconds, 10); PostgreSQL's `statement_timeout` is set to the same.
+    public var queryTimeout: Duration
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 5432,
+        socketDirectory: String? = nil,
+        username: String,
+        password: String? = nil,
+        database: String,
+        maxConnections: Int = 10,
+        connectTimeout: Duration = .seconds(5),
+        queryTimeout: Duration = .seconds(10)
+    ) {
+        self.host = host
+        self.port = port
+        self.socketDirectory = socketDirectory
+        self.username = username
+        self.password = password
+        self.database = database
+        self.maxConnections = maxConnections
+        self.connectTimeout = connectTimeout
+        self.queryTimeout = queryTimeout
+    }
+
+    /// Parses a `postgres://` or `postgresql://` URL; nil for anything else (which means SQLite).
+    public init?(url: String) {
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://"),
+              let components = URLComponents(string: url)
+        else { return nil }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let username = components.user ?? "postgres"
+        self.init(
+            host: components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1",
+            port: components.port ?? 5432,
+            socketDirectory: query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil },
+            username: username,
+            password: components.password,
+            database: path.isEmpty ? username : path
+        )
+    }
+
+    /// The socket file the server listens on in ``socketDirectory``, as libpq names it.
+    var socketPath: String? {
+        socketDirectory.map { "\($0)/.s.PGSQL.\(port)" }
+    }
+
+    public var description: String {
+        let place = socketDirectory.map { "\($0) (socket)" } ?? "\(host):\(port)"
+        return "postgres://\(username)\(password == nil ? "" : ":<redacted>")@\(place)/\(database)"
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    /// The columns of a ``User``, in the order ``decodeUser(_:)`` reads them.
+    static let userColumns = #"id, username, username_key, email, email_key, password_hash, about_me, last_seen"#
+
+    static func decodeUser(_ row: PostgresRow) throws -> User {
+        let (id, username, usernameKey, email, emailKey, passwordHash, aboutMe, lastSeen) =
+            try row.decode((Int64, String, String, String, String, String, String?, Date).self)
+        return User(
+            id: id,
+            username: username,
+            usernameKey: usernameKey,
+            email: email,
+            emailKey: emailKey,
+            passwordHash: passwordHash,
+            aboutMe: aboutMe,
+            lastSeen: lastSeen
+        )
+    }
+
+    public func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
+        let logger = logger
+        return try await withTransaction { connection in
+            let holders = try await connection.query(
+                """
+                SELECT (SELECT count(*) FROM "user" WHERE username_key = \(new.usernameKey.rawValue)),
+                       (SELECT count(*) FROM "user" WHERE email_key = \(new.emailKey.rawValue))
+                """,
+                logger: logger
+            ).collect()
+            if let row = holders.first {
+                let (byName, byEmail) = try row.decode((Int64, Int64).self)
+                if byName > 0 { throw StoreError.conflict(.username) }
+                if byEmail > 0 { throw StoreError.conflict(.email) }
+            }
+            let rows = try await connection.query(
+                """
+                INSERT INTO "user" (username, username_key, email, email_key, password_hash, about_me, last_seen)
+                VALUES (\(new.username), \(new.usernameKey.rawValue), \(new.email), \(new.emailKey.rawValue),
+                        \(new.passwordHash), NULL, \(now))
+                RETURNING id
+                """,
+                logger: logger
+            ).collect()
+            guard let id = try rows.first?.decode(Int64.self) else { throw StoreError.failure("INSERT returned no id", location: "") }
+            return User(
+                id: id,
+                username: new.username,
+                usernameKey: new.usernameKey.rawValue,
+                email: new.email,
+                emailKey: new.emailKey.rawValue,
+                passwordHash: new.passwordHash,
+                aboutMe: nil,
+                lastSeen: now
+            )
+        }
+    }
+
+    public func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, aboutMe: String?) async throws(StoreError) {
+        let logger = logger
+        try await withTransaction { connection in
+            let holders = try await connection.query(
+                #"SELECT id FROM "user" WHERE username_key = \#(usernameKey.rawValue) AND id <> \#(userID)"#,
+                logger: logger
+            ).collect()
+            if !holders.isEmpty { throw StoreError.conflict(.username) }
+            try await connection.query(
+                #"""
+                UPDATE "user" SET username = \#(username), username_key = \#(usernameKey.rawValue), about_me = \#(aboutMe)
+                WHERE id = \#(userID)
+                """#,
+                logger: logger
+            )
+        }
+    }
+
+    public func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
+        let logger = logger
+        try await withConnection { connection in
+            _ = try await connection.query(#"UPDATE "user" SET last_seen = \#(date) WHERE id = \#(userID)"#, logger: logger)
+        }
+    }
+
+    public func user(id: Int64) async throws(StoreError) -> User? {
+        let logger = logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                #"SELECT \#(unescaped: Self.userColumns) FROM "user" WHERE id = \#(id)"#,
+                logger: logger
+            ).collect()
+            return try rows.first.map(Self.decodeUser)
+        }
+    }
+
+    public func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
+        let logger = logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                #"SELECT \#(unescaped: Self.userColumns) FROM "user" WHERE username_key = \#(key.rawValue)"#,
+                logger: logger
+            ).collect()
+            return try rows.first.map(Self.decodeUser)
+        }
+    }
+
+    public func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int {
+        let logger = logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                #"SELECT count(*) FROM "user" WHERE username_key = \#(key.rawValue)"#,
+                logger: logger
+            ).collect()
+            return Int(try rows.first?.decode(Int64.self) ?? 0)
+        }
+    }
+
+    public func countDuplicateUsernameKeys() async throws(StoreError) -> Int {
+        let logger = logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                #"SELECT count(*) FROM (SELECT username_key FROM "user" GROUP BY username_key HAVING count(*) > 1) AS duplicates"#,
+                logger: logger
+            ).collect()
+            return Int(try rows.first?.decode(Int64.self) ?? 0)
+        }
+    }
+
+    public func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
+        let (logger, fault) = (logger, faults.betweenPostWrites)
+        try await withTransaction { connection in
+            try await connection.query(
+                #"INSERT INTO post (body, "timestamp", user_id) VALUES (\#(body), \#(now), \#(authorID))"#,
+                logger: logger
+            )
+            try fault?()
+            try await connection.query(#"UPDATE "user" SET last_seen = \#(now) WHERE id = \#(authorID)"#, logger: logger)
+        }
+    }
+
+    public func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
+        let page = max(1, page)
+        let logger = logger
+        let (limit, offset) = (perPage + 1, (page - 1) * perPage)
+        return try await withConnection { connection in
+            let query: PostgresQuery = if let authorID {
+                #"""
+                SELECT post.id, post.body, post."timestamp", "user".username, "user".email
+                FROM post JOIN "user" ON "user".id = post.user_id
+                WHERE post.user_id = \#(authorID)
+                ORDER BY post."timestamp" DESC, post.id DESC LIMIT \#(limit) OFFSET \#(offset)
+                """#
+            } else {
+                #"""
+                SELECT post.id, post.body, post."timestamp", "user".username, "user".email
+                FROM post JOIN "user" ON "user".id = post.user_id
+                ORDER BY post."timestamp" DESC, post.id DESC LIMIT \#(limit) OFFSET \#(offset)
+                """#
+            }
+            var items: [PostWithAuthor] = []
+            for try await (id, body, timestamp, username, email) in try await connection.query(query, logger: logger)
+                .decode((Int64, String, Date, String, String).self) {
+                items.append(PostWithAuthor(id: id, body: body, timestamp: timestamp, authorName: username, authorEmail: email))
+            }
+            let hasOlder = items.count > perPage
+            if hasOlder { items.removeLast() }
+            return Page(items: items, number: page, hasNewer: page > 1, hasOlder: hasOlder)
+        }
+    }
+}

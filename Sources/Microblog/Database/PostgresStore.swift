@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// The microblog's ``Store`` in PostgreSQL: the engine for several server instances sharing one database.
+///
+/// Connections come from one pooled `PostgresClient` per instance, whose ``service`` must run beside the HTTP
+/// server (the composition root adds it). Every write method is one transaction on one connection; the UNIQUE
+/// constraints on the normalised keys are the arbiter between instances, and a violation becomes the same
+/// ``StoreError/conflict(_:)`` as on SQLite. Each call is bounded by ``PostgresSettings/queryTimeout``
+/// (waiting for a connection included): past it, or with the server unreachable, it throws
+/// ``StoreError/unavailable(_:)`` (a 503), and the pool reconnects by itself when the server is back.
+public struct PostgresStore: Store {
+    let client: PostgresClient
+    let settings: PostgresSettings
+    let logger: Logger
+    /// Test-only hooks called inside write transactions; empty in production.
+    let faults: DatabaseFaults
+
+    /// The pool's background work: run it as a service for as long as the store is used.
+    public var service: any Service { client }
+
+    /// Migrates the database on one direct connection, then makes the pool (not yet running: see ``service``).
+    /// - Throws: ``StoreError`` when the server cannot be reached or the schema cannot be migrated.
+    public static func open(
+        _ settings: PostgresSettings,
+        logger: Logger,
+        faults: DatabaseFaults = .none
+    ) async throws(StoreError) -> PostgresStore {
+        try await migrate(settings, logger: logger)
+        var configuration: PostgresClient.Configuration
+        if let socketPath = settings.socketPath {
+            configuration = .init(
+                unixSocketPath: socketPath,
+                username: settings.username,
+                password: settings.password,
+                database: settings.database
+            )
+        } else {
+            configuration = .init(
+                host: settings.host,
+                port: settings.port,
+                username: settings.username,
+                password: settings.password,
+                database: settings.database,
+                tls: .disable
+            )
+        }
+        configuration.options.maximumConnections = settings.maxConnections
+        configuration.options.connectTimeout = settings.connectTimeout
+        configuration.options.additionalStartupParameters = Self.startupParameters(settings)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return PostgresStore(client: client, settings: settings, logger: logger, faults: faults)
+    }
+
+    /// Session settings sent when each connection opens: a statement never outlives the call's timeout.
+    static func startupParameters(_ settings: PostgresSettings) -> [(String, String)] {
+        let milliseconds = settings.queryTimeout.components.seconds * 1000
+            + settings.queryTimeout.components.attoseconds / 1_000_000_000_000_000
+        return [("statement_timeout", String(milliseconds)), ("TimeZone", "UTC")]
+    }
+
+    /// Runs `body` on a pooled connection, converting errors into ``StoreError`` that remembers the calling
+    /// storage method.
+    func withConnection<T: Sendable>(
+        file: StaticString = #fileID,
+        line: UInt = #line,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(StoreError) -> T {
+        let client = client
+        do {
+            return try await bounded { try await client.withConnection { try await body($0) } }
+        } catch {
+            throw StoreError(postgres: error, location: "\(file):\(line)")
+        }
+    }
+
+    /// Runs `body` in one transaction on a pooled connection (`BEGIN` ... `COMMIT`, `ROLLBACK` when it throws).
+    func withTransaction<T: Sendable>(
+        file: StaticString = #fileID,
+        line: UInt = #line,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(StoreError) -> T {
+        let (client, logger) = (client, logger)
+        do {
+            return try await bounded {
+                try await client.withConnection { connection in
+                    try await connection.withTransaction(logger: logger) { try await body($0) }
+                }
+            }
+        } catch {
+            throw StoreError(postgres: error, location: "\(file):\(line)")
+        }
+    }
+
+    /// Runs `operation`, or throws `.unavailable(.unreachable)` once ``PostgresSettings/queryTimeout`` passes
+    /// (cancelling the operation: a wait for a connection ends at once, a statement at `statement_timeout`).
+    private func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let timeout = settings.queryTimeout
+        return try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw StoreError.unavailable(.unreachable)
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw StoreError.unavailable(.unreachable) }
+            return first
+        }
+    }
+}
