@@ -5,21 +5,36 @@ import InMemoryLogging
 import Logging
 @testable import Microblog
 
-/// A fresh temporary folder with a configuration pointing into it: each test gets its own database file.
+/// A fresh temporary folder with a configuration pointing into it: each test gets its own database file, or
+/// its own PostgreSQL database.
 struct TestEnvironment: Sendable {
     let directory: URL
+    let backend: Backend
     var configuration: AppConfiguration
     let logs: InMemoryLogHandler
     var databaseFaults: DatabaseFaults = .none
     var registryHooks: RegistryHooks = .none
 
+    /// An environment on SQLite.
     init(debug: Bool = false) throws {
+        try self.init(.sqlite, postgres: nil, debug: debug)
+    }
+
+    /// An environment on `backend`: for PostgreSQL, with a new database of its own in the test cluster.
+    init(_ backend: Backend, debug: Bool = false) async throws {
+        let postgres = backend == .postgres ? try await Backend.makePostgresDatabase() : nil
+        try self.init(backend, postgres: postgres, debug: debug)
+    }
+
+    private init(_ backend: Backend, postgres: PostgresSettings?, debug: Bool) throws {
+        self.backend = backend
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("microblog-tests-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         configuration = AppConfiguration(
             secretKey: "test-secret-key-" + UUID().uuidString + UUID().uuidString,
             databasePath: directory.appendingPathComponent("app.db").path,
+            postgres: postgres,
             debug: debug,
             host: "127.0.0.1",
             port: 0,
@@ -56,6 +71,25 @@ struct TestEnvironment: Sendable {
     /// Opens the test's database directly, to check what a request stored.
     func openDatabase() throws -> SQLiteStore {
         try SQLiteStore.openFile(atPath: configuration.databasePath)
+    }
+
+    /// Runs `body` with the test's store, whichever the backend: to check what requests stored.
+    func withStore<Value: Sendable>(_ body: @escaping @Sendable (any Store) async throws -> Value) async throws -> Value {
+        guard let postgres = configuration.postgres else { return try await body(openDatabase()) }
+        let store = try await PostgresStore.open(postgres, logger: logger)
+        return try await withThrowingTaskGroup(of: Value?.self) { group in
+            group.addTask {
+                try await store.service.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
+    /// The `DATABASE_URL` of the test's database, for a server process.
+    var databaseURL: String {
+        configuration.postgres?.url ?? configuration.databasePath
     }
 
     /// Removes the test's folder, keeping its log files and the in-memory log for the secrets check first.

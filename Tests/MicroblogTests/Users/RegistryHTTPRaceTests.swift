@@ -78,9 +78,9 @@ struct RegistryHTTPRaceTests {
         }
     }
 
-    @Test("d. 64 concurrent renames to one free name: one 302, 63 form errors, no 5xx")
-    func concurrentRenames() async throws {
-        let env = try TestEnvironment()
+    @Test("d. 64 concurrent renames to one free name: one 302, 63 form errors, no 5xx", arguments: Backend.all)
+    func concurrentRenames(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withLiveServer { client in
             let browsers = try await Self.signUp(count: 64, clients: [client], prefix: "renamer")
@@ -90,17 +90,18 @@ struct RegistryHTTPRaceTests {
                 #expect(tally.redirects == 1 && tally.rejected == 63 && tally.serverErrors == 0 && tally.other == 0, "\(tally)")
             }
         }
-        let database = try env.openDatabase()
-        // Each round's winner may move on to the next prize: the last one is held, none is held twice.
-        #expect(try await database.countUsers(usernameKey: IdentityKey("prize2")) == 1)
-        for round in 0..<2 {
-            #expect(try await database.countUsers(usernameKey: IdentityKey("prize\(round)")) <= 1)
+        try await env.withStore { database async throws in
+            // Each round's winner may move on to the next prize: the last one is held, none is held twice.
+            #expect(try await database.countUsers(usernameKey: IdentityKey("prize2")) == 1)
+            for round in 0..<2 {
+                #expect(try await database.countUsers(usernameKey: IdentityKey("prize\(round)")) <= 1)
+            }
         }
     }
 
-    @Test("d. 64 concurrent registrations of one name: one 302, 63 form errors, no 5xx")
-    func concurrentRegistrations() async throws {
-        let env = try TestEnvironment()
+    @Test("d. 64 concurrent registrations of one name: one 302, 63 form errors, no 5xx", arguments: Backend.all)
+    func concurrentRegistrations(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withLiveServer { client in
             for round in 0..<3 {
@@ -109,13 +110,14 @@ struct RegistryHTTPRaceTests {
                 #expect(tally.redirects == 1 && tally.rejected == 63 && tally.serverErrors == 0 && tally.other == 0, "\(tally)")
             }
         }
-        let database = try env.openDatabase()
-        #expect(try await database.countUsers(usernameKey: IdentityKey("newcomer0")) == 1)
+        try await env.withStore { database async throws in
+            #expect(try await database.countUsers(usernameKey: IdentityKey("newcomer0")) == 1)
+        }
     }
 
-    @Test("e. Two server instances on one database file: one holder, no 5xx")
-    func twoInstances() async throws {
-        let env = try TestEnvironment()
+    @Test("e. Two server instances on one database: one holder, no 5xx", arguments: Backend.all)
+    func twoInstances(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         let first = try await env.makeApplication()
         let second = try await env.makeApplication()
@@ -136,21 +138,22 @@ struct RegistryHTTPRaceTests {
               }
             }
         }
-        let database = try env.openDatabase()
-        // A round's winner may win the next round too and leave the earlier name: the last one is held.
-        #expect(try await database.countUsers(usernameKey: IdentityKey("shared2")) == 1)
-        for round in 0..<3 {
-            #expect(try await database.countUsers(usernameKey: IdentityKey("shared\(round)")) <= 1)
-            #expect(try await database.countUsers(usernameKey: IdentityKey("joined\(round)")) == 1)
+        try await env.withStore { database async throws in
+            // A round's winner may win the next round too and leave the earlier name: the last one is held.
+            #expect(try await database.countUsers(usernameKey: IdentityKey("shared2")) == 1)
+            for round in 0..<3 {
+                #expect(try await database.countUsers(usernameKey: IdentityKey("shared\(round)")) <= 1)
+                #expect(try await database.countUsers(usernameKey: IdentityKey("joined\(round)")) == 1)
+            }
         }
     }
 
-    @Test("e. Two server processes (the real executable) on one database file: one holder, no 5xx")
-    func twoProcesses() async throws {
-        let env = try TestEnvironment()
+    @Test("e. Two server processes (the real executable) on one database: one holder, no 5xx", arguments: Backend.all)
+    func twoProcesses(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         let environment = [
-            "DATABASE_URL": env.configuration.databasePath,
+            "DATABASE_URL": env.databaseURL,
             "SECRET_KEY": env.configuration.secretKey,
             "BCRYPT_COST": "4",
             "LOG_DIR": env.directory.appendingPathComponent("logs").path,
@@ -172,16 +175,17 @@ struct RegistryHTTPRaceTests {
                 }
             }
         }
-        let database = try env.openDatabase()
-        #expect(try await database.countUsers(usernameKey: IdentityKey("process2")) == 1)
-        for round in 0..<3 {
-            #expect(try await database.countUsers(usernameKey: IdentityKey("procjoin\(round)")) == 1)
+        try await env.withStore { database async throws in
+            #expect(try await database.countUsers(usernameKey: IdentityKey("process2")) == 1)
+            for round in 0..<3 {
+                #expect(try await database.countUsers(usernameKey: IdentityKey("procjoin\(round)")) == 1)
+            }
         }
     }
 
-    @Test("f. Swap: A renames to B's name while B renames to A's, repeatedly: both answer, no duplicates")
-    func swap() async throws {
-        let env = try TestEnvironment()
+    @Test("f. Swap: A renames to B's name while B renames to A's, repeatedly: both answer, no duplicates", arguments: Backend.all)
+    func swap(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withLiveServer { client in
             let browsers = try await Self.signUp(count: 2, clients: [client], prefix: "swapper")
@@ -201,7 +205,8 @@ struct RegistryHTTPRaceTests {
                 #expect(pageB.status == .ok && pageB.contains("Please use a different username."))
             }
         }
-        let database = try env.openDatabase()
-        #expect(try await database.countDuplicateUsernameKeys() == 0)
+        try await env.withStore { database async throws in
+            #expect(try await database.countDuplicateUsernameKeys() == 0)
+        }
     }
 }
