@@ -7,9 +7,9 @@ import Testing
 
 @Suite("Registration, login and logout")
 struct AuthControllerTests {
-    @Test("A new user registers, is sent to the login page, and the user exists")
-    func registerHappyPath() async throws {
-        let env = try TestEnvironment()
+    @Test("A new user registers, is sent to the login page, and the user exists", arguments: Backend.all)
+    func registerHappyPath(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -19,15 +19,16 @@ struct AuthControllerTests {
             let login = try await browser.get("/login")
             #expect(login.contains("Congratulations, you are now a registered user!"))
         }
-        let database = try env.openDatabase()
-        let alice = try await database.user(usernameKey: IdentityKey("alice"))
-        #expect(alice?.email == "alice@example.com")
-        #expect(alice?.passwordHash.hasPrefix("$2") == true)
+        try await env.withStore { database async throws in
+            let alice = try await database.user(usernameKey: IdentityKey("alice"))
+            #expect(alice?.email == "alice@example.com")
+            #expect(alice?.passwordHash.hasPrefix("$2") == true)
+        }
     }
 
-    @Test("Registration form errors re-render the form at 200 with the tutorial's messages")
-    func registrationValidation() async throws {
-        let env = try TestEnvironment()
+    @Test("Registration form errors re-render the form at 200 with the tutorial's messages", arguments: Backend.all)
+    func registrationValidation(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -72,15 +73,16 @@ struct AuthControllerTests {
             #expect(crlfEmail.status == .ok)
             #expect(crlfEmail.contains("not allowed"))
         }
-        let database = try env.openDatabase()
-        for name in ["carol", "dave", "bad name!", "erin", "frank", "gina"] {
-            #expect(try await database.countUsers(usernameKey: IdentityKey(name)) == 0)
+        try await env.withStore { database async throws in
+            for name in ["carol", "dave", "bad name!", "erin", "frank", "gina"] {
+                #expect(try await database.countUsers(usernameKey: IdentityKey(name)) == 0)
+            }
         }
     }
 
-    @Test("Login works for the right password and says the same for an unknown user and a wrong password")
-    func login() async throws {
-        let env = try TestEnvironment()
+    @Test("Login works for the right password and says the same for an unknown user and a wrong password", arguments: Backend.all)
+    func login(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -105,9 +107,9 @@ struct AuthControllerTests {
         }
     }
 
-    @Test("A session cookie is HttpOnly and SameSite=Lax")
-    func cookieAttributes() async throws {
-        let env = try TestEnvironment()
+    @Test("A session cookie is HttpOnly and SameSite=Lax", arguments: Backend.all)
+    func cookieAttributes(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let page = try await client.executeRequest(uri: "/login", method: .get, headers: [:], body: nil)
@@ -118,9 +120,9 @@ struct AuthControllerTests {
         }
     }
 
-    @Test("Logout is a POST with CSRF; a GET logs nobody out; a copied cookie stops working after logout")
-    func logout() async throws {
-        let env = try TestEnvironment()
+    @Test("Logout is a POST with CSRF; a GET logs nobody out; a copied cookie stops working after logout", arguments: Backend.all)
+    func logout(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -147,9 +149,9 @@ struct AuthControllerTests {
         }
     }
 
-    @Test("Remember me keeps the user logged in after the session is gone; logout revokes the token")
-    func rememberMe() async throws {
-        let env = try TestEnvironment()
+    @Test("Remember me keeps the user logged in after the session is gone; logout revokes the token", arguments: Backend.all)
+    func rememberMe(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -175,9 +177,9 @@ struct AuthControllerTests {
         }
     }
 
-    @Test("Without remember me, no remember cookie is set")
-    func noRememberMe() async throws {
-        let env = try TestEnvironment()
+    @Test("Without remember me, no remember cookie is set", arguments: Backend.all)
+    func noRememberMe(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -211,9 +213,9 @@ struct AuthControllerTests {
         }
     }
 
-    @Test("Anonymous requests for login-only pages go to /login?next=<path>", arguments: ["/", "/index", "/edit_profile", "/user/alice"])
-    func loginRequired(path: String) async throws {
-        let env = try TestEnvironment()
+    @Test("Anonymous requests for login-only pages go to /login?next=<path>", arguments: Backend.all, ["/", "/index", "/edit_profile", "/user/alice"])
+    func loginRequired(backend: Backend, path: String) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let page = try await Browser(client).get(path)
@@ -225,13 +227,14 @@ struct AuthControllerTests {
 
 @Suite("Hostile cookies")
 struct HostileCookieTests {
-    @Test("A tampered, truncated, oversized or foreign session or remember cookie means anonymous, never a 5xx", arguments: [
+    @Test("A tampered, truncated, oversized or foreign session or remember cookie means anonymous, never a 5xx", arguments: Backend.all, [
         ("session", "AAAA"), ("session", String(repeating: "x", count: 3000)), ("session", "%00%FF"),
         ("remember_token", "abc"), ("remember_token", "a.b.c"), ("remember_token", String(repeating: "y", count: 3000) + ".z"),
         ("remember_token", "."),
     ])
-    func hostileCookie(name: String, value: String) async throws {
-        let env = try TestEnvironment()
+    func hostileCookie(backend: Backend, cookie: (name: String, value: String)) async throws {
+        let (name, value) = cookie
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)

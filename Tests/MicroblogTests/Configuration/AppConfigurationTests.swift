@@ -64,6 +64,29 @@ struct AppConfigurationTests {
         }
     }
 
+    @Test("DATABASE_URL=postgres://... selects PostgreSQL with its pool settings; anything else is SQLite")
+    func postgresURL() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = try AppConfiguration(reader: reader([
+            "DATABASE_URL": "postgres://blog:s3cret@db.internal:5433/microblog", "DATABASE_POOL_SIZE": "4",
+            "DATABASE_QUERY_TIMEOUT": "3",
+        ]), workingDirectory: directory)
+        let postgres = try #require(configuration.postgres)
+        #expect(postgres.host == "db.internal" && postgres.port == 5433 && postgres.database == "microblog")
+        #expect(postgres.username == "blog" && postgres.password == "s3cret")
+        #expect(postgres.maxConnections == 4 && postgres.queryTimeout == .seconds(3))
+        #expect(!configuration.description.contains("s3cret"), "the password is never printed")
+
+        let socket = try #require(PostgresSettings(url: "postgresql://blog@/microblog?host=/run/postgresql"))
+        #expect(socket.socketPath == "/run/postgresql/.s.PGSQL.5432" && socket.database == "microblog")
+
+        for sqlite in ["sqlite:////tmp/x.db", "app.db", "/var/lib/microblog.db"] {
+            let configuration = try AppConfiguration(reader: reader(["DATABASE_URL": sqlite]), workingDirectory: directory)
+            #expect(configuration.postgres == nil, "\(sqlite)")
+        }
+    }
+
     @Test("A .env file beside the working directory is read; the environment wins")
     func dotEnv() async throws {
         let directory = try temporaryDirectory()

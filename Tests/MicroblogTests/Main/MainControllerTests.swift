@@ -6,9 +6,9 @@ import Testing
 
 @Suite("Home feed, posts, profiles and the profile editor")
 struct MainControllerTests {
-    @Test("A post appears on /index and on the author's page, newest first, with 36 px avatars")
-    func postAndFeed() async throws {
-        let env = try TestEnvironment()
+    @Test("A post appears on /index and on the author's page, newest first, with 36 px avatars", arguments: Backend.all)
+    func postAndFeed(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -31,9 +31,9 @@ struct MainControllerTests {
         }
     }
 
-    @Test("A post must be 1 to 140 characters", arguments: ["", "   ", String(repeating: "x", count: 141)])
-    func postValidation(text: String) async throws {
-        let env = try TestEnvironment()
+    @Test("A post must be 1 to 140 characters", arguments: Backend.all, ["", "   ", String(repeating: "x", count: 141)])
+    func postValidation(backend: Backend, text: String) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -44,9 +44,9 @@ struct MainControllerTests {
         }
     }
 
-    @Test("140 characters counted as Unicode scalars are accepted")
-    func postAtLimit() async throws {
-        let env = try TestEnvironment()
+    @Test("140 characters counted as Unicode scalars are accepted", arguments: Backend.all)
+    func postAtLimit(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -56,9 +56,9 @@ struct MainControllerTests {
         }
     }
 
-    @Test("The feed is paginated with Newer and Older links")
-    func pagination() async throws {
-        let env = try TestEnvironment()
+    @Test("The feed is paginated with Newer and Older links", arguments: Backend.all)
+    func pagination(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -80,9 +80,9 @@ struct MainControllerTests {
         }
     }
 
-    @Test("A profile shows avatar, about me, last seen, and the edit link only on one's own page")
-    func profile() async throws {
-        let env = try TestEnvironment()
+    @Test("A profile shows avatar, about me, last seen, and the edit link only on one's own page", arguments: Backend.all)
+    func profile(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let alice = Browser(client)
@@ -102,11 +102,11 @@ struct MainControllerTests {
         }
     }
 
-    @Test("An unknown user, an encoded slash, NUL and a 10 KB name are the 404 page", arguments: [
+    @Test("An unknown user, an encoded slash, NUL and a 10 KB name are the 404 page", arguments: Backend.all, [
         "/user/nobody", "/user/a%2Fb", "/user/%00", "/user/" + String(repeating: "a", count: 10_000), "/user/%zz",
     ])
-    func unknownUser(path: String) async throws {
-        let env = try TestEnvironment()
+    func unknownUser(backend: Backend, path: String) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -118,9 +118,9 @@ struct MainControllerTests {
         }
     }
 
-    @Test("Non-ASCII names: links built by the site find the user")
-    func nonASCIIName() async throws {
-        let env = try TestEnvironment()
+    @Test("Non-ASCII names: links built by the site find the user", arguments: Backend.all)
+    func nonASCIIName(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -136,9 +136,9 @@ struct MainControllerTests {
         }
     }
 
-    @Test("The profile editor pre-fills, saves, and keeps one's own name in another case")
-    func editProfile() async throws {
-        let env = try TestEnvironment()
+    @Test("The profile editor pre-fills, saves, and keeps one's own name in another case", arguments: Backend.all)
+    func editProfile(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -157,9 +157,9 @@ struct MainControllerTests {
         }
     }
 
-    @Test("Renaming to another user's name is refused with the form error")
-    func renameTaken() async throws {
-        let env = try TestEnvironment()
+    @Test("Renaming to another user's name is refused with the form error", arguments: Backend.all)
+    func renameTaken(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let alice = Browser(client)
@@ -172,29 +172,30 @@ struct MainControllerTests {
         }
     }
 
-    @Test("last_seen is written at most once a minute")
-    func lastSeenThrottled() async throws {
-        let env = try TestEnvironment()
+    @Test("last_seen is written at most once a minute", arguments: Backend.all)
+    func lastSeenThrottled(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
-        let database = try env.openDatabase()
-        try await env.withApp { client in
-            let browser = Browser(client)
-            try await browser.signUp("alice")
-            let user = try #require(try await database.user(usernameKey: IdentityKey("alice")))
-            let old = Date(timeIntervalSinceNow: -3600)
-            try await database.touchLastSeen(userID: user.id!, at: old)
-            _ = try await browser.get("/index")
-            let seen = try #require(try await database.user(id: user.id!)).lastSeen
-            #expect(seen.timeIntervalSinceNow > -60, "a stale last_seen is refreshed")
-            _ = try await browser.get("/index")
-            let again = try #require(try await database.user(id: user.id!)).lastSeen
-            #expect(again == seen, "and not rewritten within the minute")
+        try await env.withStore { database async throws in
+            try await env.withApp { client in
+                let browser = Browser(client)
+                try await browser.signUp("alice")
+                let user = try #require(try await database.user(usernameKey: IdentityKey("alice")))
+                let old = Date(timeIntervalSinceNow: -3600)
+                try await database.touchLastSeen(userID: user.id!, at: old)
+                _ = try await browser.get("/index")
+                let seen = try #require(try await database.user(id: user.id!)).lastSeen
+                #expect(seen.timeIntervalSinceNow > -60, "a stale last_seen is refreshed")
+                _ = try await browser.get("/index")
+                let again = try #require(try await database.user(id: user.id!)).lastSeen
+                #expect(again == seen, "and not rewritten within the minute")
+            }
         }
     }
 
-    @Test("Pages carry the security headers")
-    func securityHeaders() async throws {
-        let env = try TestEnvironment()
+    @Test("Pages carry the security headers", arguments: Backend.all)
+    func securityHeaders(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let page = try await Browser(client).get("/login")

@@ -6,9 +6,9 @@ import Testing
 
 @Suite("CSRF protection on every form POST")
 struct CSRFTests {
-    @Test("A POST without a token, with a wrong token, or with another session's token is refused and changes nothing")
-    func refusedTokens() async throws {
-        let env = try TestEnvironment()
+    @Test("A POST without a token, with a wrong token, or with another session's token is refused and changes nothing", arguments: Backend.all)
+    func refusedTokens(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let alice = Browser(client)
@@ -39,13 +39,14 @@ struct CSRFTests {
             let home = try await alice.get("/index")
             #expect(!home.contains("no token") && !home.contains("wrong token") && !home.contains("foreign token"))
         }
-        let database = try env.openDatabase()
-        #expect(try await database.countUsers(usernameKey: IdentityKey("eve")) == 0)
+        try await env.withStore { database async throws in
+            #expect(try await database.countUsers(usernameKey: IdentityKey("eve")) == 0)
+        }
     }
 
-    @Test("The token rotates at login and at logout")
-    func rotation() async throws {
-        let env = try TestEnvironment()
+    @Test("The token rotates at login and at logout", arguments: Backend.all)
+    func rotation(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -66,15 +67,15 @@ struct CSRFTests {
 
 @Suite("Form bodies are decoded by the project")
 struct FormDecodingTests {
-    @Test("Malformed bodies are a 400 page", arguments: [
+    @Test("Malformed bodies are a 400 page", arguments: Backend.all, [
         "username=a&username=b",
         "username=%zz",
         "username=%",
         "username=%4",
         "=x",
     ])
-    func malformed(body: String) async throws {
-        let env = try TestEnvironment()
+    func malformed(backend: Backend, body: String) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -86,9 +87,9 @@ struct FormDecodingTests {
         }
     }
 
-    @Test("Invalid UTF-8, NUL and control characters are form errors, never stored")
-    func invalidText() async throws {
-        let env = try TestEnvironment()
+    @Test("Invalid UTF-8, NUL and control characters are form errors, never stored", arguments: Backend.all)
+    func invalidText(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
@@ -104,9 +105,9 @@ struct FormDecodingTests {
         }
     }
 
-    @Test("A body over 64 KiB is a 413 page")
-    func tooLarge() async throws {
-        let env = try TestEnvironment()
+    @Test("A body over 64 KiB is a 413 page", arguments: Backend.all)
+    func tooLarge(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)
