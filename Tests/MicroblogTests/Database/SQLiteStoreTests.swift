@@ -29,7 +29,7 @@ struct SQLiteStoreTests {
         // Keep SQLite's 100-byte header (so it is still recognisably SQLite), damage the schema page after it.
         for index in 100..<1024 { bytes[index] = UInt8(truncatingIfNeeded: index &* 31) }
         try bytes.write(to: url)
-        #expect(throws: StoreError.notADatabase) { _ = try AppDatabase.openFile(atPath: url.path) }
+        #expect(throws: StoreError.notADatabase) { _ = try SQLiteStore.openFile(atPath: url.path) }
         #expect(try Data(contentsOf: url) == bytes, "never repaired or started empty over it")
     }
 
