@@ -164,12 +164,14 @@ extension AppConfiguration {
         if databasePath.hasPrefix("sqlite:///") {
             databasePath.removeFirst("sqlite:///".count)
         }
+        let busyTimeout = Duration.seconds(try int("DATABASE_BUSY_TIMEOUT", 5, 0...600))
         var postgres = PostgresSettings(url: databaseURL)
         if postgres != nil {
             databasePath = ""
             postgres?.maxConnections = try int("DATABASE_POOL_SIZE", 10, 1...1000)
             postgres?.connectTimeout = .seconds(try int("DATABASE_CONNECT_TIMEOUT", 5, 1...600))
             postgres?.queryTimeout = .seconds(try int("DATABASE_QUERY_TIMEOUT", 10, 1...3600))
+            postgres?.lockTimeout = busyTimeout
         }
         self.init(
             secretKey: secretKey,
@@ -183,7 +185,7 @@ extension AppConfiguration {
             rememberDuration: .seconds(try int("REMEMBER_COOKIE_DAYS", 14, 1...365) * 24 * 3600),
             secureCookies: bool("SESSION_COOKIE_SECURE"),
             postsPerPage: try int("POSTS_PER_PAGE", 20, 1...100),
-            busyTimeout: .seconds(try int("DATABASE_BUSY_TIMEOUT", 5, 0...600)),
+            busyTimeout: busyTimeout,
             limits: ConnectionLimits(
                 maxConnections: try int("MAX_CONNECTIONS", 1024, 1...1_000_000),
                 headTimeout: .seconds(try int("REQUEST_HEAD_TIMEOUT", 15, 1...3600)),

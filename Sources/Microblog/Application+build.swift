@@ -111,15 +111,16 @@ func buildRouter(
 
     var routes = RouteTable()
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // Middleware order: request log -> security headers -> fallback error pages -> session (and its load check)
+    // Middleware order: request log -> security headers -> fallback error pages -> session (a store failure while loading it is a 503)
     // -> current user -> error pages in the layout -> CSRF -> routes.
     // Each request at DEBUG: at the default INFO the 10 KiB log file keeps what matters (errors), not traffic.
     router.add(middleware: LogRequestsMiddleware(.debug, includeHeaders: .none))
     router.add(middleware: SecurityHeadersMiddleware())
     let pages = ErrorPages(views: views, debug: configuration.debug)
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: false))
-    router.add(middleware: SessionMiddleware<AppRequestContext>(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration))
-    router.add(middleware: SessionLoadCheckMiddleware(sessionStorage: sessionStorage, cookieName: sessionCookieName))
+    router.add(middleware: StoreSessionMiddleware(
+        sessions: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration)
+    ))
     router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe))
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: true))
     router.add(middleware: CSRFMiddleware())

@@ -34,7 +34,15 @@ public struct DatabasePersistDriver: PersistDriver {
 
     public func getWithTTL<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> (object: Object, ttl: Duration?)? {
         let now = Date.now
-        guard let (data, expiresAt) = try await database.session(key: key) else { return nil }
+        let stored: (value: Data, expiresAt: Date?)?
+        do {
+            stored = try await database.session(key: key)
+        } catch {
+            // The session middleware swallows this error; StoreSessionMiddleware turns it into a 503.
+            SessionLoadFailure.current?.record(error)
+            throw error
+        }
+        guard let (data, expiresAt) = stored else { return nil }
         if let expiresAt, expiresAt <= now { return nil }
         do {
             let object = try JSONDecoder().decode(Object.self, from: data)

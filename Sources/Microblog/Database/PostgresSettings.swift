@@ -18,6 +18,9 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
     /// How long one storage call (waiting for a connection included) may take before it is a 503
     /// (`DATABASE_QUERY_TIMEOUT`, seconds, 10); PostgreSQL's `statement_timeout` is set to the same.
     public var queryTimeout: Duration
+    /// How long a statement waits for a lock another transaction holds before a 503 for load, not a fault
+    /// (`DATABASE_BUSY_TIMEOUT`, seconds, 5, as SQLite's busy timeout); PostgreSQL's `lock_timeout`.
+    public var lockTimeout: Duration
 
     public init(
         host: String = "127.0.0.1",
@@ -28,7 +31,8 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
         database: String,
         maxConnections: Int = 10,
         connectTimeout: Duration = .seconds(5),
-        queryTimeout: Duration = .seconds(10)
+        queryTimeout: Duration = .seconds(10),
+        lockTimeout: Duration = .seconds(5)
     ) {
         self.host = host
         self.port = port
@@ -39,6 +43,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
         self.maxConnections = maxConnections
         self.connectTimeout = connectTimeout
         self.queryTimeout = queryTimeout
+        self.lockTimeout = lockTimeout
     }
 
     /// Parses a `postgres://` or `postgresql://` URL; nil for anything else (which means SQLite).

@@ -77,7 +77,7 @@ extension PostgresStore {
             )
         }
         configuration.options.connectTimeout = TimeAmount(settings.connectTimeout)
-        configuration.options.additionalStartupParameters = startupParameters(settings)
+        configuration.options.additionalStartupParameters = startupParameters(settings, lockTimeout: false)
         do {
             let connection = try await PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.any(),

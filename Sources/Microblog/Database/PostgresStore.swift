@@ -55,11 +55,19 @@ public struct PostgresStore: Store {
         return PostgresStore(client: client, settings: settings, logger: logger, faults: faults)
     }
 
-    /// Session settings sent when each connection opens: a statement never outlives the call's timeout.
-    static func startupParameters(_ settings: PostgresSettings) -> [(String, String)] {
-        let milliseconds = settings.queryTimeout.components.seconds * 1000
-            + settings.queryTimeout.components.attoseconds / 1_000_000_000_000_000
-        return [("statement_timeout", String(milliseconds)), ("TimeZone", "UTC")]
+    /// Session settings sent when each connection opens: a statement never outlives the call's timeout, and on
+    /// the pool's connections a wait for another transaction's lock ends at the busy timeout (`55P03`, a 503 for
+    /// load). The migrating connection has no lock timeout: waiting for another instance's migration is right.
+    static func startupParameters(_ settings: PostgresSettings, lockTimeout: Bool = true) -> [(String, String)] {
+        var parameters = [("statement_timeout", String(milliseconds(settings.queryTimeout))), ("TimeZone", "UTC")]
+        if lockTimeout {
+            parameters.append(("lock_timeout", String(max(1, milliseconds(settings.lockTimeout)))))
+        }
+        return parameters
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// Runs `body` on a pooled connection, converting errors into ``StoreError`` that remembers the calling
