@@ -72,7 +72,8 @@ run_tests() { # artifacts folder, swift test arguments...
   rm -rf "$artifacts"
   # Output streams through unchanged; awk appends the summary line to $summary (no file is reopened by path,
   # which would truncate a log the caller redirects into).
-  MICROBLOG_TEST_ARTIFACTS="$artifacts" swift test --disable-xctest "$@" 2>&1 \
+  # A watchdog: a hung test fails the command within 30 minutes instead of holding it.
+  MICROBLOG_TEST_ARTIFACTS="$artifacts" timeout --kill-after=30 1800 swift test --disable-xctest "$@" 2>&1 \
     | awk -v summary="$summary" '{ print; fflush() } /Test run with [0-9]+ tests/ { print >> summary }'
   python3 Tests/scripts/check-secrets.py "$artifacts"
 }
@@ -84,6 +85,9 @@ run_tests "$PWD/.build/test-artifacts"
 if [ "${MICROBLOG_SKIP_TSAN:-0}" != "1" ]; then
   echo "== swift test under ThreadSanitizer (.build-tsan)"
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+  # Two test cases at a time: instrumented code is several times slower, and the whole suite at once (with the
+  # PostgreSQL cluster, server processes and Chromium beside it) starved the timing-sensitive tests on two cores.
+  export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=2
   swift build --build-tests --sanitize=thread --scratch-path .build-tsan
   run_tests "$PWD/.build-tsan/test-artifacts" --sanitize=thread --scratch-path .build-tsan
 fi

@@ -43,9 +43,9 @@ struct LoginThrottleTests {
         #expect(await throttle.retryAfter([client]) != nil)
     }
 
-    @Test("Over HTTP: the sixth wrong password gets a 429 page with Retry-After, even with the right password")
-    func http429() async throws {
-        let env = try TestEnvironment()
+    @Test("Over HTTP: the sixth wrong password gets a 429 page with Retry-After, even with the right password", arguments: Backend.all)
+    func http429(_ backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
             let browser = Browser(client)

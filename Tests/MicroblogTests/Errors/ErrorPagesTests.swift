@@ -56,9 +56,9 @@ struct ErrorPagesTests {
         }
     }
 
-    @Test("A fault between two writes of one request: the 500 page with a reference, nothing stored, one ERROR record")
-    func serverFaultRollsBack() async throws {
-        var env = try TestEnvironment()
+    @Test("A fault between two writes of one request: the 500 page with a reference, nothing stored, one ERROR record", arguments: Backend.all)
+    func serverFaultRollsBack(_ backend: Backend) async throws {
+        var env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         env.databaseFaults = DatabaseFaults(betweenPostWrites: { throw InjectedFault() })
         let page = try await env.withApp { client in
@@ -75,8 +75,7 @@ struct ErrorPagesTests {
         }
         let reference = try #require(page.body.firstMatch(of: /Reference: ([0-9a-f]{8})/)?.1)
 
-        let database = try env.openDatabase()
-        let posts = try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM post") }
+        let posts = try await env.withStore { try await $0.posts(page: 1, perPage: 10).items.count }
         #expect(posts == 0, "the post insert was rolled back with the failed request")
 
         let errors = env.logs.entries.filter { $0.level == .error }
@@ -89,9 +88,9 @@ struct ErrorPagesTests {
         #expect(record.metadata["error"]?.description.contains("injected fault") == true)
     }
 
-    @Test("Debug mode shows the error, its chain and the request, with cookies masked; production shows none of it")
-    func debugPage() async throws {
-        var env = try TestEnvironment(debug: true)
+    @Test("Debug mode shows the error, its chain and the request, with cookies masked; production shows none of it", arguments: Backend.all)
+    func debugPage(_ backend: Backend) async throws {
+        var env = try await TestEnvironment(backend, debug: true)
         defer { env.removeFiles() }
         env.databaseFaults = DatabaseFaults(betweenPostWrites: { throw InjectedFault() })
         let (page, sessionCookie) = try await env.withApp { client in
@@ -105,7 +104,7 @@ struct ErrorPagesTests {
         #expect(page.contains("injected fault"))
         #expect(page.contains("StoreError"))
         #expect(page.contains("POST /index"))
-        #expect(page.contains("Raised at") && page.contains("Microblog/SQLiteStore+Users.swift:"), "the source location")
+        #expect(page.contains("Raised at") && page.contains(backend == .sqlite ? "Microblog/SQLiteStore+Users.swift:" : "Microblog/PostgresStore+Users.swift:"), "the source location")
         #expect(page.contains("&lt;masked&gt;"))
         #expect(!sessionCookie.isEmpty && !page.contains(sessionCookie), "the session cookie is masked")
     }
@@ -120,28 +119,31 @@ struct ErrorPagesTests {
         #expect(throws: Never.self) { try configuration.checkDebugAddress() }
     }
 
-    @Test("A write that waits past the busy timeout is a 503 with Retry-After, and the site recovers")
-    func busyDatabase() async throws {
-        var env = try TestEnvironment()
+    @Test("A write that waits past the busy timeout is a 503 with Retry-After, and the site recovers", arguments: Backend.all)
+    func busyDatabase(_ backend: Backend) async throws {
+        var env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         env.configuration.busyTimeout = .milliseconds(200)
-        let databasePath = env.configuration.databasePath
+        env.configuration.postgres?.lockTimeout = .milliseconds(200)
+        let databaseLock = DatabaseLock(env)
+        let environment = env
         try await env.withApp { client in
             let browser = Browser(client)
             try await browser.signUp("alice")
             let token = try await browser.csrfToken(from: "/index")
             // A stale last_seen: the next page would like to write it.
-            let database = try SQLiteStore.openFile(atPath: databasePath)
-            let alice = try #require(try await database.user(usernameKey: IdentityKey("alice")))
-            try await database.touchLastSeen(userID: alice.id!, at: Date(timeIntervalSinceNow: -3600))
-            // Another connection (as another process would) holds the write lock.
-            let holder = try WriteLockHolder(path: databasePath)
+            try await environment.withStore { database in
+                let alice = try #require(try await database.user(usernameKey: IdentityKey("alice")))
+                try await database.touchLastSeen(userID: alice.id!, at: Date(timeIntervalSinceNow: -3600))
+            }
+            // Another connection (as another process would) holds the lock a new post needs.
+            try await databaseLock.take()
             let busy = try await browser.post("/index", [("csrf_token", token), ("post", "while locked")], csrf: false)
             #expect(busy.status == .serviceUnavailable)
             #expect(busy.headers[.retryAfter] != nil)
             #expect(busy.contains("Please try again"))
-            #expect(try await browser.get("/user/alice").status == .ok, "reads keep working (WAL), last_seen or not")
-            holder.release()
+            #expect(try await browser.get("/user/alice").status == .ok, "reads keep working while the lock is held, last_seen or not")
+            try await databaseLock.release()
             let after = try await browser.post("/index", [("csrf_token", token), ("post", "after the lock")], csrf: false)
             #expect(after.status == .found)
         }

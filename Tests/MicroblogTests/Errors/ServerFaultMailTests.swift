@@ -5,13 +5,16 @@ import Testing
 
 @Suite("Chapter 7 end to end: a server fault is logged to the file and mailed to the admins")
 struct ErrorMailTests {
-    @Test("A 500 gives one ERROR line in logs/microblog.log and a 'Microblog Failure' mail to ADMINS via real SMTP, with no secrets")
-    func faultIsLoggedAndMailed() async throws {
+    @Test(
+        "A 500 gives one ERROR line in logs/microblog.log and a 'Microblog Failure' mail to ADMINS via real SMTP, with no secrets",
+        arguments: Backend.all
+    )
+    func faultIsLoggedAndMailed(_ backend: Backend) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let smtp = try await SMTPTestServer.start(in: directory)
         defer { smtp.stop() }
-        var env = try TestEnvironment()
+        var env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         env.databaseFaults = DatabaseFaults(betweenPostWrites: { throw InjectedFault() })
         let mail = MailConfiguration(server: "localhost", port: smtp.port, admins: ["admin@example.com", "ops@example.com"])

@@ -63,12 +63,7 @@ struct BrowserTests {
         let env = try TestEnvironment()
         defer { env.removeFiles() }
         let server = try await ServerProcess.start(
-            environment: [
-                "DATABASE_URL": env.configuration.databasePath,
-                "SECRET_KEY": env.configuration.secretKey,
-                "BCRYPT_COST": "4",
-                "LOG_DIR": env.directory.appendingPathComponent("logs").path,
-            ],
+            environment: env.serverEnvironment,
             workingDirectory: env.directory
         )
         defer { server.stop() }

@@ -66,12 +66,7 @@ struct CrashConsistencyTests {
     func killDuringRegistrationBursts() async throws {
         let env = try TestEnvironment()
         defer { env.removeFiles() }
-        let environment = [
-            "DATABASE_URL": env.configuration.databasePath,
-            "SECRET_KEY": env.configuration.secretKey,
-            "BCRYPT_COST": "4",
-            "LOG_DIR": env.directory.appendingPathComponent("logs").path,
-        ]
+        let environment = env.serverEnvironment
         let path = env.configuration.databasePath
         let started = ContinuousClock.now
         var everyAcknowledged: [Attempt] = []

@@ -136,15 +136,12 @@ struct SlowClientTests {
         let env = try TestEnvironment()
         defer { env.removeFiles() }
         let server = try await ServerProcess.start(
-            environment: [
-                "DATABASE_URL": env.configuration.databasePath,
-                "SECRET_KEY": env.configuration.secretKey,
-                "LOG_DIR": env.directory.appendingPathComponent("logs").path,
+            environment: env.serverEnvironment.merging([
                 "MAX_CONNECTIONS": "4",
                 // Long enough that the waiting connection, once let in, is read before its own head deadline even
                 // under ThreadSanitizer on a loaded machine (1 s was not).
                 "REQUEST_HEAD_TIMEOUT": "5",
-            ],
+            ]) { $1 },
             workingDirectory: env.directory
         )
         defer { server.stop() }

@@ -66,12 +66,7 @@ extension StorageFaultTests {
         let env = try TestEnvironment()
         defer { env.removeFiles() }
         let logs = env.directory.appendingPathComponent("logs")
-        let environment = [
-            "DATABASE_URL": env.configuration.databasePath,
-            "SECRET_KEY": env.configuration.secretKey,
-            "BCRYPT_COST": "4",
-            "LOG_DIR": logs.path,
-        ]
+        let environment = env.serverEnvironment
         try await runProcess("/bin/chown", ["-R", "\(Self.nobody):\(Self.nobody)", env.directory.path])
 
         // A user with a session and a post, while the file is writable.

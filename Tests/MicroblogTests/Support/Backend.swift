@@ -45,8 +45,10 @@ enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
             throw error
         }
         settings.database = name
-        // Small pools: many tests run at once against one cluster.
+        // Small pools: many tests run at once against one cluster. Generous timeouts: under ThreadSanitizer the
+        // whole suite runs at once on two cores, and opening a connection took over the default 5 s.
         settings.maxConnections = 8
+        settings.connectTimeout = .seconds(30)
         settings.queryTimeout = .seconds(30)
         return settings
     }

@@ -92,6 +92,23 @@ struct TestEnvironment: Sendable {
         configuration.postgres?.url ?? configuration.databasePath
     }
 
+    /// The environment of a server process (the real executable) on this test's database, secret key and log
+    /// folder, with the test's pool size and timeouts on PostgreSQL.
+    var serverEnvironment: [String: String] {
+        var environment = [
+            "DATABASE_URL": databaseURL,
+            "SECRET_KEY": configuration.secretKey,
+            "BCRYPT_COST": "4",
+            "LOG_DIR": directory.appendingPathComponent("logs").path,
+        ]
+        if let postgres = configuration.postgres {
+            environment["DATABASE_POOL_SIZE"] = String(postgres.maxConnections)
+            environment["DATABASE_CONNECT_TIMEOUT"] = String(postgres.connectTimeout.components.seconds)
+            environment["DATABASE_QUERY_TIMEOUT"] = String(postgres.queryTimeout.components.seconds)
+        }
+        return environment
+    }
+
     /// Removes the test's folder, keeping its log files and the in-memory log for the secrets check first.
     func removeFiles() {
         Artifacts.keepFiles(under: directory.path)

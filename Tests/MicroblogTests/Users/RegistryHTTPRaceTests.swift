@@ -152,12 +152,7 @@ struct RegistryHTTPRaceTests {
     func twoProcesses(backend: Backend) async throws {
         let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
-        let environment = [
-            "DATABASE_URL": env.databaseURL,
-            "SECRET_KEY": env.configuration.secretKey,
-            "BCRYPT_COST": "4",
-            "LOG_DIR": env.directory.appendingPathComponent("logs").path,
-        ]
+        let environment = env.serverEnvironment
         let first = try await ServerProcess.start(environment: environment, workingDirectory: env.directory)
         defer { first.stop() }
         let second = try await ServerProcess.start(environment: environment, workingDirectory: env.directory)

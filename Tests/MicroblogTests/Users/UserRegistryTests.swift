@@ -6,20 +6,18 @@ import Testing
 /// Where UserRegistry's promise is proved: of concurrent claims on one name, exactly one wins, the others get
 /// "taken", and the tutorial's validate-then-commit approach demonstrably does not hold under the same schedule.
 @Suite("UserRegistry: atomic username and e-mail claims")
-final class UserRegistryTests {
-    let env: TestEnvironment
-    let database: SQLiteStore
-
-    init() throws {
-        env = try TestEnvironment()
-        database = try env.openDatabase()
+struct UserRegistryTests {
+    /// Runs `body` with a fresh store on `backend` (its own file or database), removed afterwards.
+    private func withStore(
+        _ backend: Backend,
+        _ body: @escaping @Sendable (TestEnvironment, any Store) async throws -> Void
+    ) async throws {
+        let env = try await TestEnvironment(backend)
+        defer { env.removeFiles() }
+        try await env.withStore { try await body(env, $0) }
     }
 
-    deinit {
-        env.removeFiles()
-    }
-
-    private func makeUsers(_ registry: UserRegistry, count: Int, prefix: String = "user") async throws -> [Int64] {
+    private static func makeUsers(_ registry: UserRegistry, count: Int, prefix: String = "user") async throws -> [Int64] {
         var ids: [Int64] = []
         for index in 0..<count {
             let user = try await registry.register(username: "\(prefix)\(index)", email: "\(prefix)\(index)@example.com", passwordHash: "x")
@@ -30,8 +28,8 @@ final class UserRegistryTests {
 
     // MARK: Normalisation
 
-    @Test("One key for case, width and composition variants; SQLite and the actor agree")
-    func identityKeys() async throws {
+    @Test("One key for case, width and composition variants; the store and the actor agree", arguments: Backend.all)
+    func identityKeys(_ backend: Backend) async throws {
         #expect(IdentityKey("Alice") == IdentityKey("alice"))
         #expect(IdentityKey("ＡＬＩＣＥ") == IdentityKey("alice"))
         #expect(IdentityKey(" alice ") == IdentityKey("alice"))
@@ -39,235 +37,256 @@ final class UserRegistryTests {
         #expect(IdentityKey("caf\u{E9}").rawValue.utf8.elementsEqual(IdentityKey("cafe\u{301}").rawValue.utf8))
         #expect(IdentityKey("alice") != IdentityKey("alice2"))
 
-        let registry = UserRegistry(database: database)
-        _ = try await registry.register(username: "caf\u{E9}", email: "a@example.com", passwordHash: "x")
-        for variant in ["cafe\u{301}", "CAF\u{C9}", "ｃａｆé"] {
-            await #expect(throws: RegistryError.usernameTaken) {
-                _ = try await registry.register(username: variant, email: "\(UUID())@example.com", passwordHash: "x")
+        try await withStore(backend) { (_, database) async throws in
+            let registry = UserRegistry(database: database)
+            _ = try await registry.register(username: "caf\u{E9}", email: "a@example.com", passwordHash: "x")
+            for variant in ["cafe\u{301}", "CAF\u{C9}", "ｃａｆé"] {
+                await #expect(throws: RegistryError.usernameTaken) {
+                    _ = try await registry.register(username: variant, email: "\(UUID())@example.com", passwordHash: "x")
+                }
             }
+            await #expect(throws: RegistryError.emailTaken) {
+                _ = try await registry.register(username: "other", email: "A@EXAMPLE.COM", passwordHash: "x")
+            }
+            let stored = try #require(try await database.user(usernameKey: IdentityKey("CAFE\u{301}")))
+            #expect(stored.username == "caf\u{E9}", "the user's own spelling is kept")
         }
-        await #expect(throws: RegistryError.emailTaken) {
-            _ = try await registry.register(username: "other", email: "A@EXAMPLE.COM", passwordHash: "x")
-        }
-        let stored = try #require(try await database.user(usernameKey: IdentityKey("CAFE\u{301}")))
-        #expect(stored.username == "caf\u{E9}", "the user's own spelling is kept")
     }
 
-    @Test("The UNIQUE index is the backstop: a write that skips the registry still gets the same error")
-    func uniqueIndexBackstop() async throws {
-        let registry = UserRegistry(database: database)
-        let ids = try await makeUsers(registry, count: 2)
-        try await database.updateProfile(userID: ids[0], username: "taken", usernameKey: IdentityKey("taken"), aboutMe: nil)
-        // Bypass the in-transaction check to hit the index itself.
-        let error = await #expect(throws: StoreError.self) {
-            try await database.write { db in
-                try db.execute(sql: "UPDATE user SET username_key = ? WHERE id = ?", arguments: [IdentityKey("TAKEN").rawValue, ids[1]])
+    @Test("The UNIQUE index is the backstop: a write that skips the registry still gets the same error", arguments: Backend.all)
+    func uniqueIndexBackstop(_ backend: Backend) async throws {
+        try await withStore(backend) { (_, database) async throws in
+            let registry = UserRegistry(database: database)
+            let ids = try await Self.makeUsers(registry, count: 2)
+            try await database.updateProfile(userID: ids[0], username: "taken", usernameKey: IdentityKey("taken"), aboutMe: nil)
+            // Bypass the in-transaction check to hit the index itself.
+            let error = await #expect(throws: StoreError.self) {
+                try await StoreBackdoor.renameBypassingChecks(database, userID: ids[1], to: "TAKEN")
             }
+            #expect(error == .conflict(.username))
+            #expect(RegistryError(error!) == .usernameTaken)
         }
-        #expect(error == .conflict(.username))
-        #expect(RegistryError(error!) == .usernameTaken)
     }
 
     // MARK: The race, reproduced
 
     /// The tutorial's approach: validate (is the name free?), then commit, as two steps.
     struct NaiveRenamer {
-        let database: SQLiteStore
+        let database: any Store
         let betweenCheckAndWrite: Gate
 
         func rename(userID: Int64, to name: String) async throws(StoreError) -> Bool {
-            let key = IdentityKey(name)
-            guard try await database.countUsers(usernameKey: key) == 0 else { return false }
+            guard try await database.countUsers(usernameKey: IdentityKey(name)) == 0 else { return false }
             await betweenCheckAndWrite.pass()
-            try await database.write { db in
-                try db.execute(sql: "UPDATE user SET username = ?, username_key = ? WHERE id = ?", arguments: [name, key.rawValue, userID])
-            }
+            try await StoreBackdoor.renameBypassingChecks(database, userID: userID, to: name)
             return true
         }
     }
 
-    @Test("a. Validate-then-commit: both renames pass the check and one dies on the UNIQUE constraint")
-    func naiveRaceHappens() async throws {
-        let registry = UserRegistry(database: database)
-        let ids = try await makeUsers(registry, count: 2)
-        let gate = Gate()
-        let renamer = NaiveRenamer(database: database, betweenCheckAndWrite: gate)
-        async let first = outcome { () async throws(StoreError) -> Bool in try await renamer.rename(userID: ids[0], to: "winner") }
-        async let second = outcome { () async throws(StoreError) -> Bool in try await renamer.rename(userID: ids[1], to: "winner") }
-        await gate.waitForArrivals(2) // both checks said "free"
-        await gate.open()
-        let results = await [first, second]
-        let violations = results.filter { if case .failure(.conflict(.username)) = $0 { true } else { false } }
-        #expect(await gate.arrivals == 2, "both requests passed validation")
-        #expect(violations.count == 1, "the tutorial's fix still ends in a constraint violation (a 500 in Flask)")
+    @Test("a. Validate-then-commit: both renames pass the check and one dies on the UNIQUE constraint", arguments: Backend.all)
+    func naiveRaceHappens(_ backend: Backend) async throws {
+        try await withStore(backend) { (_, database) async throws in
+            let registry = UserRegistry(database: database)
+            let ids = try await Self.makeUsers(registry, count: 2)
+            let gate = Gate()
+            let renamer = NaiveRenamer(database: database, betweenCheckAndWrite: gate)
+            async let first = outcome { () async throws(StoreError) -> Bool in try await renamer.rename(userID: ids[0], to: "winner") }
+            async let second = outcome { () async throws(StoreError) -> Bool in try await renamer.rename(userID: ids[1], to: "winner") }
+            await gate.waitForArrivals(2) // both checks said "free"
+            await gate.open()
+            let results = await [first, second]
+            let violations = results.filter { if case .failure(.conflict(.username)) = $0 { true } else { false } }
+            #expect(await gate.arrivals == 2, "both requests passed validation")
+            #expect(violations.count == 1, "the tutorial's fix still ends in a constraint violation (a 500 in Flask)")
+        }
     }
 
     @Test("a'. Without the UNIQUE index, validate-then-commit stores a duplicate")
     func naiveRaceWithoutIndexDuplicates() async throws {
-        let queue = try DatabaseQueue(path: env.directory.appendingPathComponent("no-index.db").path)
-        try await queue.write { db in try db.execute(sql: "CREATE TABLE user (id INTEGER PRIMARY KEY, username_key TEXT)") }
-        let gate = Gate()
-        @Sendable func register(_ name: String) async throws {
-            let count = try await queue.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user WHERE username_key = ?", arguments: [name]) ?? 0
+        try await withTemporaryDirectory { directory in
+            let queue = try DatabaseQueue(path: directory.file("no-index.db"))
+            try await queue.write { db in try db.execute(sql: "CREATE TABLE user (id INTEGER PRIMARY KEY, username_key TEXT)") }
+            let gate = Gate()
+            @Sendable func register(_ name: String) async throws {
+                let count = try await queue.read { db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user WHERE username_key = ?", arguments: [name]) ?? 0
+                }
+                guard count == 0 else { return }
+                await gate.pass()
+                try await queue.write { db in try db.execute(sql: "INSERT INTO user (username_key) VALUES (?)", arguments: [name]) }
             }
-            guard count == 0 else { return }
-            await gate.pass()
-            try await queue.write { db in try db.execute(sql: "INSERT INTO user (username_key) VALUES (?)", arguments: [name]) }
+            async let first: Void = register("winner")
+            async let second: Void = register("winner")
+            await gate.waitForArrivals(2)
+            await gate.open()
+            _ = try await (first, second)
+            let count = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user WHERE username_key = 'winner'") }
+            #expect(count == 2, "two users hold one name")
         }
-        async let first: Void = register("winner")
-        async let second: Void = register("winner")
-        await gate.waitForArrivals(2)
-        await gate.open()
-        _ = try await (first, second)
-        let count = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user WHERE username_key = 'winner'") }
-        #expect(count == 2, "two users hold one name")
     }
 
-    @Test("b. The same schedule through UserRegistry: exactly one winner, the other gets 'taken'")
-    func registryRaceRegistration() async throws {
-        let gate = Gate()
-        let registry = UserRegistry(database: database, hooks: RegistryHooks(beforePersist: { _ in await gate.pass() }))
-        async let first = outcome { () async throws(RegistryError) -> User in
-            try await registry.register(username: "winner", email: "one@example.com", passwordHash: "x")
+    @Test("b. The same schedule through UserRegistry: exactly one winner, the other gets 'taken'", arguments: Backend.all)
+    func registryRaceRegistration(_ backend: Backend) async throws {
+        try await withStore(backend) { (_, database) async throws in
+            let gate = Gate()
+            let registry = UserRegistry(database: database, hooks: RegistryHooks(beforePersist: { _ in await gate.pass() }))
+            async let first = outcome { () async throws(RegistryError) -> User in
+                try await registry.register(username: "winner", email: "one@example.com", passwordHash: "x")
+            }
+            await gate.waitForArrivals(1) // the first claim is suspended inside its persist step, holding the reservation
+            let second = await outcome { () async throws(RegistryError) -> User in
+                try await registry.register(username: "WINNER", email: "two@example.com", passwordHash: "x")
+            }
+            #expect(second.failure == .usernameTaken, "rejected while the first claim is still in flight")
+            await gate.open()
+            let winner = try await first.get()
+            #expect(winner.username == "winner")
+            #expect(await gate.arrivals == 1, "the loser never reached the database")
+            let holders = try await database.countUsers(usernameKey: IdentityKey("winner"))
+            #expect(holders == 1)
+            #expect(await registry.claimsInFlight == 0)
         }
-        await gate.waitForArrivals(1) // the first claim is suspended inside its persist step, holding the reservation
-        let second = await outcome { () async throws(RegistryError) -> User in
-            try await registry.register(username: "WINNER", email: "two@example.com", passwordHash: "x")
-        }
-        #expect(second.failure == .usernameTaken, "rejected while the first claim is still in flight")
-        await gate.open()
-        #expect(try await first.get().username == "winner")
-        #expect(await gate.arrivals == 1, "the loser never reached the database")
-        #expect(try await database.countUsers(usernameKey: IdentityKey("winner")) == 1)
-        #expect(await registry.claimsInFlight == 0)
     }
 
-    @Test("b. Renames through UserRegistry under the injected suspension: exactly one winner")
-    func registryRaceRename() async throws {
-        let plain = UserRegistry(database: database)
-        let ids = try await makeUsers(plain, count: 2)
-        let gate = Gate()
-        let registry = UserRegistry(database: database, hooks: RegistryHooks(beforePersist: { _ in await gate.pass() }))
-        async let first = outcome { () async throws(RegistryError) in
-            try await registry.updateProfile(userID: ids[0], username: "winner", aboutMe: nil)
+    @Test("b. Renames through UserRegistry under the injected suspension: exactly one winner", arguments: Backend.all)
+    func registryRaceRename(_ backend: Backend) async throws {
+        try await withStore(backend) { (_, database) async throws in
+            let plain = UserRegistry(database: database)
+            let ids = try await Self.makeUsers(plain, count: 2)
+            let gate = Gate()
+            let registry = UserRegistry(database: database, hooks: RegistryHooks(beforePersist: { _ in await gate.pass() }))
+            async let first = outcome { () async throws(RegistryError) in
+                try await registry.updateProfile(userID: ids[0], username: "winner", aboutMe: nil)
+            }
+            await gate.waitForArrivals(1)
+            let second = await outcome { () async throws(RegistryError) in
+                try await registry.updateProfile(userID: ids[1], username: "Winner", aboutMe: nil)
+            }
+            #expect(second.failure == .usernameTaken)
+            await gate.open()
+            let firstOutcome = await first
+            #expect(firstOutcome.failure == nil)
+            let holder = try #require(try await database.user(usernameKey: IdentityKey("winner")))
+            #expect(holder.id == ids[0])
         }
-        await gate.waitForArrivals(1)
-        let second = await outcome { () async throws(RegistryError) in
-            try await registry.updateProfile(userID: ids[1], username: "Winner", aboutMe: nil)
-        }
-        #expect(second.failure == .usernameTaken)
-        await gate.open()
-        let firstOutcome = await first
-        #expect(firstOutcome.failure == nil)
-        let holder = try #require(try await database.user(usernameKey: IdentityKey("winner")))
-        #expect(holder.id == ids[0])
     }
 
-    @Test("b. E-mail claims are atomic too")
-    func registryRaceEmail() async throws {
-        let gate = Gate()
-        let registry = UserRegistry(database: database, hooks: RegistryHooks(beforePersist: { _ in await gate.pass() }))
-        async let first = outcome { () async throws(RegistryError) -> User in
-            try await registry.register(username: "one", email: "same@example.com", passwordHash: "x")
+    @Test("b. E-mail claims are atomic too", arguments: Backend.all)
+    func registryRaceEmail(_ backend: Backend) async throws {
+        try await withStore(backend) { (_, database) async throws in
+            let gate = Gate()
+            let registry = UserRegistry(database: database, hooks: RegistryHooks(beforePersist: { _ in await gate.pass() }))
+            async let first = outcome { () async throws(RegistryError) -> User in
+                try await registry.register(username: "one", email: "same@example.com", passwordHash: "x")
+            }
+            await gate.waitForArrivals(1)
+            let second = await outcome { () async throws(RegistryError) -> User in
+                try await registry.register(username: "two", email: "SAME@example.com", passwordHash: "x")
+            }
+            #expect(second.failure == .emailTaken)
+            await gate.open()
+            let winner = try await first.get()
+            #expect(winner.username == "one")
         }
-        await gate.waitForArrivals(1)
-        let second = await outcome { () async throws(RegistryError) -> User in
-            try await registry.register(username: "two", email: "SAME@example.com", passwordHash: "x")
-        }
-        #expect(second.failure == .emailTaken)
-        await gate.open()
-        #expect(try await first.get().username == "one")
     }
 
     // MARK: Stress
 
-    @Test("c. 1,000 concurrent claims of one name by 100 users: exactly one holder")
-    func stressOneName() async throws {
-        let registry = UserRegistry(database: database)
-        let ids = try await makeUsers(registry, count: 100)
-        let start = ContinuousClock.now
-        let winners = await withTaskGroup(of: Int64?.self) { group in
-            for claim in 0..<1_000 {
-                let userID = ids[claim % ids.count]
-                group.addTask {
-                    do throws(RegistryError) {
-                        try await registry.updateProfile(userID: userID, username: "Popular", aboutMe: nil)
-                        return userID
-                    } catch {
-                        #expect(error == .usernameTaken)
-                        return nil
+    @Test("c. 1,000 concurrent claims of one name by 100 users: exactly one holder", arguments: Backend.all)
+    func stressOneName(_ backend: Backend) async throws {
+        try await withStore(backend) { (_, database) async throws in
+            let registry = UserRegistry(database: database)
+            let ids = try await Self.makeUsers(registry, count: 100)
+            let start = ContinuousClock.now
+            let winners = await withTaskGroup(of: Int64?.self) { group in
+                for claim in 0..<1_000 {
+                    let userID = ids[claim % ids.count]
+                    group.addTask {
+                        do throws(RegistryError) {
+                            try await registry.updateProfile(userID: userID, username: "Popular", aboutMe: nil)
+                            return userID
+                        } catch {
+                            #expect(error == .usernameTaken)
+                            return nil
+                        }
                     }
                 }
+                var winners = Set<Int64>()
+                for await winner in group { if let winner { winners.insert(winner) } }
+                return winners
             }
-            var winners = Set<Int64>()
-            for await winner in group { if let winner { winners.insert(winner) } }
-            return winners
+            let elapsed = ContinuousClock.now - start
+            #expect(winners.count == 1)
+            #expect(try await database.countUsers(usernameKey: IdentityKey("popular")) == 1)
+            let holder = try #require(try await database.user(usernameKey: IdentityKey("popular")))
+            #expect(winners == [holder.id!], "the registry and the database agree on the holder")
+            #expect(await registry.claimsInFlight == 0)
+            print("stress (\(backend.testDescription)): 1000 claims, 100 users, 1 name -> \(winners.count) holder in \(elapsed)")
         }
-        let elapsed = ContinuousClock.now - start
-        #expect(winners.count == 1)
-        #expect(try await database.countUsers(usernameKey: IdentityKey("popular")) == 1)
-        let holder = try #require(try await database.user(usernameKey: IdentityKey("popular")))
-        #expect(winners == [holder.id!], "the registry and the database agree on the holder")
-        #expect(await registry.claimsInFlight == 0)
-        print("stress: 1000 claims, 100 users, 1 name -> \(winners.count) holder in \(elapsed)")
     }
 
-    @Test("c. 10,000 concurrent registrations over 100 names: each name exactly one holder")
-    func stressManyNames() async throws {
-        let registry = UserRegistry(database: database)
-        let start = ContinuousClock.now
-        let successes = await withTaskGroup(of: String?.self) { group in
-            for claim in 0..<10_000 {
-                group.addTask {
-                    let name = "name\(claim % 100)"
-                    do throws(RegistryError) {
-                        _ = try await registry.register(username: name, email: "claim\(claim)@example.com", passwordHash: "x")
-                        return name
-                    } catch {
-                        #expect(error == .usernameTaken)
-                        return nil
+    @Test("c. 10,000 concurrent registrations over 100 names: each name exactly one holder", arguments: Backend.all)
+    func stressManyNames(_ backend: Backend) async throws {
+        try await withStore(backend) { (_, database) async throws in
+            let registry = UserRegistry(database: database)
+            let start = ContinuousClock.now
+            let successes = await withTaskGroup(of: String?.self) { group in
+                for claim in 0..<10_000 {
+                    group.addTask {
+                        let name = "name\(claim % 100)"
+                        do throws(RegistryError) {
+                            _ = try await registry.register(username: name, email: "claim\(claim)@example.com", passwordHash: "x")
+                            return name
+                        } catch {
+                            #expect(error == .usernameTaken)
+                            return nil
+                        }
                     }
                 }
+                var successes: [String: Int] = [:]
+                for await name in group { if let name { successes[name, default: 0] += 1 } }
+                return successes
             }
-            var successes: [String: Int] = [:]
-            for await name in group { if let name { successes[name, default: 0] += 1 } }
-            return successes
+            let elapsed = ContinuousClock.now - start
+            #expect(successes.count == 100)
+            #expect(successes.values.allSatisfy { $0 == 1 })
+            for index in 0..<100 {
+                #expect(try await database.countUsers(usernameKey: IdentityKey("NAME\(index)")) == 1)
+            }
+            #expect(try await StoreBackdoor.userCount(database) == 100)
+            #expect(await registry.claimsInFlight == 0)
+            print("stress (\(backend.testDescription)): 10000 claims, 100 names -> \(successes.count) names with one holder each in \(elapsed)")
         }
-        let elapsed = ContinuousClock.now - start
-        #expect(successes.count == 100)
-        #expect(successes.values.allSatisfy { $0 == 1 })
-        for index in 0..<100 {
-            #expect(try await database.countUsers(usernameKey: IdentityKey("NAME\(index)")) == 1)
-        }
-        let total = try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user") }
-        #expect(total == 100)
-        #expect(await registry.claimsInFlight == 0)
-        print("stress: 10000 claims, 100 names -> \(successes.count) names with one holder each in \(elapsed)")
     }
 
-    @Test("c. Two registries on one database (two server instances): the transaction and index still give one holder")
-    func twoRegistriesOneDatabase() async throws {
-        let other = try env.openDatabase()
-        let registries = [UserRegistry(database: database), UserRegistry(database: other)]
-        let successes = await withTaskGroup(of: Bool.self) { group in
-            for claim in 0..<200 {
-                group.addTask {
-                    do throws(RegistryError) {
-                        _ = try await registries[claim % 2].register(username: "shared", email: "c\(claim)@example.com", passwordHash: "x")
-                        return true
-                    } catch {
-                        #expect(error == .usernameTaken)
-                        return false
+    @Test(
+        "c. Two registries on one database (two server instances): the transaction and index still give one holder",
+        arguments: Backend.all
+    )
+    func twoRegistriesOneDatabase(_ backend: Backend) async throws {
+        try await withStore(backend) { (env, database) async throws in
+            try await env.withStore { (other) async throws -> Void in
+                let registries = [UserRegistry(database: database), UserRegistry(database: other)]
+                let successes = await withTaskGroup(of: Bool.self) { group in
+                    for claim in 0..<200 {
+                        group.addTask {
+                            do throws(RegistryError) {
+                                _ = try await registries[claim % 2].register(username: "shared", email: "c\(claim)@example.com", passwordHash: "x")
+                                return true
+                            } catch {
+                                #expect(error == .usernameTaken)
+                                return false
+                            }
+                        }
                     }
+                    var count = 0
+                    for await success in group where success { count += 1 }
+                    return count
                 }
+                #expect(successes == 1)
+                #expect(try await database.countUsers(usernameKey: IdentityKey("shared")) == 1)
             }
-            var count = 0
-            for await success in group where success { count += 1 }
-            return count
         }
-        #expect(successes == 1)
-        #expect(try await database.countUsers(usernameKey: IdentityKey("shared")) == 1)
     }
 }
 

@@ -26,9 +26,9 @@ struct EscapingTests {
         }
     }
 
-    @Test("HTML and attribute-breaking payloads in about_me and posts come out escaped on every page")
-    func payloadsEscaped() async throws {
-        let env = try TestEnvironment()
+    @Test("HTML and attribute-breaking payloads in about_me and posts come out escaped on every page", arguments: Backend.all)
+    func payloadsEscaped(_ backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         let payload = "\"\u{301}><script>alert(1)</script><img src=x onerror=alert(2)>'"
         try await env.withApp { client in

@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+import PostgresNIO
+@testable import Microblog
+
+/// Another client of a test's database holding the lock that a new post needs, as another process would: on
+/// SQLite the write lock (``WriteLockHolder``), on PostgreSQL an open transaction holding `LOCK TABLE post IN
+/// EXCLUSIVE MODE` (others may still read the table, no one may write it).
+actor DatabaseLock {
+    private let env: TestEnvironment
+    private var sqlite: WriteLockHolder?
+    private var postgres: PostgresConnection?
+
+    init(_ env: TestEnvironment) {
+        self.env = env
+    }
+
+    func take() async throws {
+        guard let settings = env.configuration.postgres else {
+            sqlite = try WriteLockHolder(path: env.configuration.databasePath)
+            return
+        }
+        let logger = Logger(label: "test-lock")
+        let connection = try await PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.any(),
+            configuration: .init(host: settings.host, port: settings.port, username: settings.username,
+                                 password: settings.password, database: settings.database, tls: .disable),
+            id: 1,
+            logger: logger
+        ).get()
+        try await connection.query("BEGIN", logger: logger)
+        try await connection.query("LOCK TABLE post IN EXCLUSIVE MODE", logger: logger)
+        postgres = connection
+    }
+
+    func release() async throws {
+        sqlite?.release()
+        sqlite = nil
+        if let connection = postgres {
+            postgres = nil
+            try await connection.query("ROLLBACK", logger: Logger(label: "test-lock"))
+            try await connection.close()
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import GRDB
+import PostgresNIO
+import Testing
+@testable import Microblog
+
+/// Raw statements on a test's store, whichever the engine, for what the ``Store`` protocol rightly does not
+/// offer: a write that skips the store's own checks (so only the schema stands in the way), and a whole-table count.
+enum StoreBackdoor {
+    /// Sets a user's username with a bare UPDATE in one transaction, without the in-transaction check of
+    /// ``Store/updateProfile(userID:username:usernameKey:aboutMe:)``: only the UNIQUE index can refuse it.
+    static func renameBypassingChecks(_ store: any Store, userID: Int64, to name: String) async throws(StoreError) {
+        let key = IdentityKey(name).rawValue
+        switch store {
+        case let sqlite as SQLiteStore:
+            try await sqlite.write { db in
+                try db.execute(sql: "UPDATE user SET username = ?, username_key = ? WHERE id = ?", arguments: [name, key, userID])
+            }
+        case let postgres as PostgresStore:
+            let logger = postgres.logger
+            try await postgres.withTransaction { connection in
+                _ = try await connection.query(
+                    #"UPDATE "user" SET username = \#(name), username_key = \#(key) WHERE id = \#(userID)"#,
+                    logger: logger
+                )
+            }
+        default:
+            Issue.record("no raw access to \(type(of: store))")
+        }
+    }
+
+    /// How many users are stored.
+    static func userCount(_ store: any Store) async throws -> Int {
+        switch store {
+        case let sqlite as SQLiteStore:
+            return try await sqlite.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user") ?? 0 }
+        case let postgres as PostgresStore:
+            let logger = postgres.logger
+            return try await postgres.withConnection { connection in
+                let rows = try await connection.query(#"SELECT count(*) FROM "user""#, logger: logger)
+                var count = 0
+                for try await (value) in rows.decode(Int.self) { count = value }
+                return count
+            }
+        default:
+            Issue.record("no raw access to \(type(of: store))")
+            return -1
+        }
+    }
+}
