@@ -78,43 +78,54 @@ extension PostgresStore {
         }
         configuration.options.connectTimeout = TimeAmount(settings.connectTimeout)
         configuration.options.additionalStartupParameters = startupParameters(settings, lockTimeout: false)
+        // A server that accepts the connection but never answers would hold the start for good: the whole
+        // migration gets the connect timeout plus the query timeout.
+        let deadline = settings.connectTimeout + settings.queryTimeout
+        let connectionConfiguration = configuration
         do {
-            let connection = try await PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(),
-                configuration: configuration,
-                id: 0,
-                logger: logger
-            ).get()
-            do {
-                try await connection.withTransaction(logger: logger) { connection in
-                    // Any constant identifies "the microblog's migrations" among advisory locks.
-                    try await connection.query("SELECT pg_advisory_xact_lock(7170613)", logger: logger)
-                    try await connection.query(
-                        "CREATE TABLE IF NOT EXISTS microblog_migration (name TEXT PRIMARY KEY)",
-                        logger: logger
-                    )
-                    var applied: Set<String> = []
-                    for try await name in try await connection.query("SELECT name FROM microblog_migration", logger: logger)
-                        .decode(String.self) {
-                        applied.insert(name)
-                    }
-                    for migration in migrations where !applied.contains(migration.name) {
-                        for statement in migration.statements {
-                            try await connection.query(statement, logger: logger)
-                        }
-                        try await connection.query(
-                            "INSERT INTO microblog_migration (name) VALUES (\(migration.name))",
-                            logger: logger
-                        )
-                    }
-                }
-                try await connection.close()
-            } catch {
-                try? await connection.close()
-                throw error
+            try await withDeadline(deadline, throwing: StoreError.unavailable(.unreachable)) {
+                try await applyMigrations(connectionConfiguration, logger: logger)
             }
         } catch {
             throw StoreError(postgres: error, location: "\(#fileID):\(#line)")
+        }
+    }
+
+    /// Connects, applies the migrations not yet applied in one transaction, and closes the connection.
+    private static func applyMigrations(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws {
+        let connection = try await PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.any(),
+            configuration: configuration,
+            id: 0,
+            logger: logger
+        ).get()
+        do {
+            try await connection.withTransaction(logger: logger) { connection in
+                // Any constant identifies "the microblog's migrations" among advisory locks.
+                try await connection.query("SELECT pg_advisory_xact_lock(7170613)", logger: logger)
+                try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS microblog_migration (name TEXT PRIMARY KEY)",
+                    logger: logger
+                )
+                var applied: Set<String> = []
+                for try await name in try await connection.query("SELECT name FROM microblog_migration", logger: logger)
+                    .decode(String.self) {
+                    applied.insert(name)
+                }
+                for migration in migrations where !applied.contains(migration.name) {
+                    for statement in migration.statements {
+                        try await connection.query(statement, logger: logger)
+                    }
+                    try await connection.query(
+                        "INSERT INTO microblog_migration (name) VALUES (\(migration.name))",
+                        logger: logger
+                    )
+                }
+            }
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
         }
     }
 }

@@ -103,19 +103,11 @@ public struct PostgresStore: Store {
         }
     }
 
-    /// Runs `operation`, or throws `.unavailable(.unreachable)` once ``PostgresSettings/queryTimeout`` passes
-    /// (cancelling the operation: a wait for a connection ends at once, a statement at `statement_timeout`).
+    /// Runs `operation`, or throws `.unavailable(.unreachable)` once ``PostgresSettings/queryTimeout`` passes,
+    /// without waiting for the operation any longer (a query to a host that vanished would wait for TCP): it is
+    /// cancelled and ends in the background, a wait for a connection at once, a statement at `statement_timeout`,
+    /// a connection nobody answers when the pool closes it.
     private func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        let timeout = settings.queryTimeout
-        return try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw StoreError.unavailable(.unreachable)
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw StoreError.unavailable(.unreachable) }
-            return first
-        }
+        try await withDeadline(settings.queryTimeout, throwing: StoreError.unavailable(.unreachable), operation)
     }
 }

@@ -20,8 +20,37 @@ struct DatabaseOutageTests {
         }
     }
 
-    @Test("Database unreachable: 503 with Retry-After, no 500; pages work again when it is back")
-    func outageAndRecovery() async throws {
+    @Test("A database server that accepts connections but never answers at start is refused within the timeouts")
+    func silentAtStart() async throws {
+        let admin = try Backend.postgresAdminURL()
+        try await SwitchableProxy.with(toHost: admin.host, port: admin.port) { proxy in
+            proxy.stall()
+            var settings = admin
+            settings.port = proxy.port
+            settings.connectTimeout = .seconds(2)
+            settings.queryTimeout = .seconds(2)
+            let start = ContinuousClock.now
+            await #expect(throws: StoreError.unavailable(.unreachable)) {
+                _ = try await PostgresStore.open(settings, logger: .init(label: "test"))
+            }
+            let waited = ContinuousClock.now - start
+            // Connect plus query timeout (4 s), with room for a loaded machine; without a deadline it never ends.
+            #expect(waited < .seconds(16), "refused after \(waited)")
+        }
+    }
+
+    /// How the database goes away.
+    enum Outage: String, CaseIterable, CustomTestStringConvertible {
+        /// Connections closed and refused, as a server that is down.
+        case refused
+        /// Connections kept open and every byte dropped, as a host that vanished: nothing ever answers.
+        case stalled
+
+        var testDescription: String { rawValue }
+    }
+
+    @Test("Database unreachable: 503 with Retry-After within the query timeout, no 500; pages work again when it is back", arguments: Outage.allCases)
+    func outageAndRecovery(_ outage: Outage) async throws {
         let base = try await TestEnvironment(.postgres)
         defer { base.removeFiles() }
         let target = try #require(base.configuration.postgres)
@@ -31,18 +60,27 @@ struct DatabaseOutageTests {
             var env = base
             env.configuration.postgres?.port = proxy.port
             // Each page during the outage waits for this once (the session load).
-            env.configuration.postgres?.queryTimeout = .seconds(3)
+            let queryTimeout = Duration.seconds(3)
+            env.configuration.postgres?.queryTimeout = queryTimeout
+            env.configuration.postgres?.connectTimeout = queryTimeout
             try await env.withLiveServer { live in
                 let browser = Browser(live)
                 try await browser.signUp("steady")
                 #expect(try await browser.get("/index").status == .ok)
 
-                proxy.switchOff()
+                switch outage {
+                case .refused: proxy.switchOff()
+                case .stalled: proxy.stall()
+                }
                 let off = ContinuousClock.now
                 for _ in 0..<2 {
+                    let asked = ContinuousClock.now
                     let page = try await browser.get("/index")
+                    let waited = ContinuousClock.now - asked
                     #expect(page.status == .serviceUnavailable, "\(page.status)")
                     #expect(page.headers[.retryAfter] != nil)
+                    // Bounded by the query timeout (with room for a loaded machine), not by TCP's own timeouts.
+                    #expect(waited < queryTimeout * 4, "a page during the outage took \(waited)")
                 }
 
                 proxy.switchOn()
@@ -58,7 +96,7 @@ struct DatabaseOutageTests {
                     unavailable += recovered ? 0 : 1
                 }
                 #expect(recovered, "the server serves pages again once the database is back")
-                print("outage: 2 pages 503 in \(on - off); back after \(ContinuousClock.now - on) and \(unavailable) more 503s")
+                print("outage (\(outage)): 2 pages 503 in \(on - off); back after \(ContinuousClock.now - on) and \(unavailable) more 503s")
             }
         }
     }

@@ -4,6 +4,7 @@ import NIOPosix
 
 /// A TCP proxy on 127.0.0.1 in front of another address, that a test switches off and on: off, it closes every
 /// connection it carries and every new one at once, as an unreachable database server would look to a client.
+/// Stalled, it keeps every connection open and drops every byte, as a server host that vanished from the network.
 final class SwitchableProxy: Sendable {
     let port: Int
     private let target: SocketAddress
@@ -11,6 +12,7 @@ final class SwitchableProxy: Sendable {
 
     private struct State {
         var on = true
+        var stalled = false
         var channels: [ObjectIdentifier: any Channel] = [:]
     }
 
@@ -66,10 +68,21 @@ final class SwitchableProxy: Sendable {
         for channel in channels { channel.close(promise: nil) }
     }
 
-    /// Carries new connections again.
-    func switchOn() {
-        state.withLockedValue { $0.on = true }
+    /// Keeps connections (old and new) open but forwards nothing: requests are never answered.
+    func stall() {
+        state.withLockedValue { $0.stalled = true }
     }
+
+    /// Carries new connections again. After a stall the connections it kept are closed (their bytes were lost).
+    func switchOn() {
+        let stalledChannels = state.withLockedValue { state in
+            defer { state.on = true; state.stalled = false }
+            return state.stalled ? Array(state.channels.values) : []
+        }
+        for channel in stalledChannels { channel.close(promise: nil) }
+    }
+
+    private var isStalled: Bool { state.withLockedValue { $0.stalled } }
 
     private func carry(_ client: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         guard state.withLockedValue({ $0.on }),
@@ -97,8 +110,8 @@ final class SwitchableProxy: Sendable {
         try? await client.executeThenClose { clientIn, clientOut in
             try await upstream.executeThenClose { upstreamIn, upstreamOut in
                 try await withThrowingTaskGroup(of: Void.self) { pipes in
-                    pipes.addTask { for try await bytes in clientIn { try await upstreamOut.write(bytes) } }
-                    pipes.addTask { for try await bytes in upstreamIn { try await clientOut.write(bytes) } }
+                    pipes.addTask { for try await bytes in clientIn where !self.isStalled { try await upstreamOut.write(bytes) } }
+                    pipes.addTask { for try await bytes in upstreamIn where !self.isStalled { try await clientOut.write(bytes) } }
                     // Either side ending ends the connection.
                     try await pipes.next()
                     pipes.cancelAll()
