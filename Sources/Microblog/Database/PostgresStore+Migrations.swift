@@ -55,9 +55,8 @@ extension PostgresStore {
         ),
     ]
 
-    /// Applies the migrations not yet applied, in one transaction on one direct connection. An advisory lock
-    /// makes instances that start together migrate one after the other.
-    static func migrate(_ settings: PostgresSettings, logger: Logger) async throws(StoreError) {
+    /// The configuration of one connection of its own (not the pool's), with the same session settings.
+    static func directConnection(_ settings: PostgresSettings, lockTimeout: Bool = true) -> PostgresConnection.Configuration {
         var configuration: PostgresConnection.Configuration
         if let socketPath = settings.socketPath {
             configuration = .init(
@@ -77,14 +76,20 @@ extension PostgresStore {
             )
         }
         configuration.options.connectTimeout = TimeAmount(settings.connectTimeout)
-        configuration.options.additionalStartupParameters = startupParameters(settings, lockTimeout: false)
+        configuration.options.additionalStartupParameters = startupParameters(settings, lockTimeout: lockTimeout)
+        return configuration
+    }
+
+    /// Applies the migrations not yet applied, in one transaction on one direct connection. An advisory lock
+    /// makes instances that start together migrate one after the other.
+    static func migrate(_ settings: PostgresSettings, logger: Logger) async throws(StoreError) {
+        let configuration = directConnection(settings, lockTimeout: false)
         // A server that accepts the connection but never answers would hold the start for good: the whole
         // migration gets the connect timeout plus the query timeout.
         let deadline = settings.connectTimeout + settings.queryTimeout
-        let connectionConfiguration = configuration
         do {
             try await withDeadline(deadline, throwing: StoreError.unavailable(.unreachable)) {
-                try await applyMigrations(connectionConfiguration, logger: logger)
+                try await applyMigrations(configuration, logger: logger)
             }
         } catch {
             throw StoreError(postgres: error, location: "\(#fileID):\(#line)")

@@ -32,24 +32,6 @@ struct SQLiteStoreTests {
         #expect(throws: StoreError.notADatabase) { _ = try SQLiteStore.openFile(atPath: url.path) }
         #expect(try Data(contentsOf: url) == bytes, "never repaired or started empty over it")
     }
-
-    @Test("The schema enforces the invariants: unique keys, lengths, foreign keys")
-    func constraints() async throws {
-        let env = try TestEnvironment()
-        defer { env.removeFiles() }
-        let database = try env.openDatabase()
-        let registry = UserRegistry(database: database)
-        let user = try await registry.register(username: "alice", email: "alice@example.com", passwordHash: "x")
-        await #expect(throws: StoreError.self) {
-            try await database.createPost(authorID: user.id!, body: String(repeating: "x", count: 141), at: Date())
-        }
-        await #expect(throws: StoreError.self) {
-            try await database.createPost(authorID: 9999, body: "orphan", at: Date())
-        }
-        try await database.createPost(authorID: user.id!, body: "fine", at: Date())
-        let page = try await database.posts(page: 1, perPage: 10)
-        #expect(page.items.map(\.body) == ["fine"])
-    }
 }
 
 @Suite("Database faults while running")

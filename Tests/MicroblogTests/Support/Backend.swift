@@ -29,27 +29,27 @@ enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
     /// Creates an empty database of its own for one test, and returns how to reach it.
     static func makePostgresDatabase() async throws -> PostgresSettings {
         var settings = try postgresAdminURL()
+        // Small pools: many tests run at once against one cluster. Generous timeouts: under ThreadSanitizer the
+        // whole suite runs on two cores, and opening a connection took over the default 5 s.
+        settings.maxConnections = 8
+        settings.connectTimeout = .seconds(30)
+        settings.queryTimeout = .seconds(30)
         let name = "microblog_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let logger = Logger(label: "test-database")
         let connection = try await PostgresConnection.connect(
             on: MultiThreadedEventLoopGroup.singleton.any(),
-            configuration: .init(host: settings.host, port: settings.port, username: settings.username,
-                                 password: settings.password, database: settings.database, tls: .disable),
+            configuration: PostgresStore.directConnection(settings, lockTimeout: false),
             id: 0,
-            logger: Logger(label: "test-database")
+            logger: logger
         ).get()
         do {
-            try await connection.query("CREATE DATABASE \(unescaped: name)", logger: Logger(label: "test-database"))
+            try await connection.query("CREATE DATABASE \(unescaped: name)", logger: logger)
             try await connection.close()
         } catch {
             try? await connection.close()
             throw error
         }
         settings.database = name
-        // Small pools: many tests run at once against one cluster. Generous timeouts: under ThreadSanitizer the
-        // whole suite runs at once on two cores, and opening a connection took over the default 5 s.
-        settings.maxConnections = 8
-        settings.connectTimeout = .seconds(30)
-        settings.queryTimeout = .seconds(30)
         return settings
     }
 }

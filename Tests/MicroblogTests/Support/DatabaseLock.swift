@@ -23,8 +23,7 @@ actor DatabaseLock {
         let logger = Logger(label: "test-lock")
         let connection = try await PostgresConnection.connect(
             on: MultiThreadedEventLoopGroup.singleton.any(),
-            configuration: .init(host: settings.host, port: settings.port, username: settings.username,
-                                 password: settings.password, database: settings.database, tls: .disable),
+            configuration: PostgresStore.directConnection(settings, lockTimeout: false),
             id: 1,
             logger: logger
         ).get()
