@@ -50,15 +50,9 @@ struct ProcessFailure: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Runs a program to completion without blocking a cooperative thread.
-func runProcess(_ executable: String, _ arguments: [String]) async throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+/// Starts `process` and waits, without blocking a cooperative thread, for it to end; returns its exit status.
+func run(_ process: Process) async throws -> Int32 {
+    try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { process in
             continuation.resume(returning: process.terminationStatus)
         }
@@ -69,6 +63,17 @@ func runProcess(_ executable: String, _ arguments: [String]) async throws {
             continuation.resume(throwing: error)
         }
     }
+}
+
+/// Runs a program to completion; throws with its standard error if it fails.
+func runProcess(_ executable: String, _ arguments: [String]) async throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    let status = try await run(process)
     guard status == 0 else {
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         throw ProcessFailure(description: "\(executable) \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
