@@ -36,7 +36,7 @@ extension SQLiteStore {
     }
 
     public func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?)? {
-        try await read { db -> (value: Data, expiresAt: Date?)? in
+        try await readOneStatement { db -> (value: Data, expiresAt: Date?)? in
             let statement = try db.cachedStatement(sql: "SELECT value, expires_at FROM session WHERE key = ?")
             guard let row = try Row.fetchOne(statement, arguments: [key]) else { return nil }
             let expiresAt: Double? = row["expires_at"]

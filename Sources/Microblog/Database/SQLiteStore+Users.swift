@@ -63,14 +63,14 @@ extension SQLiteStore {
 
     /// The user with this id, if any.
     public func user(id: Int64) async throws(StoreError) -> User? {
-        try await read { db in
+        try await readOneStatement { db in
             try User.fetchOne(db.cachedStatement(sql: "SELECT * FROM user WHERE id = ?"), arguments: [id])
         }
     }
 
     /// The user whose username normalises to `key`, if any.
     public func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
-        try await read { db in
+        try await readOneStatement { db in
             try User.fetchOne(db.cachedStatement(sql: "SELECT * FROM user WHERE username_key = ?"), arguments: [key.rawValue])
         }
     }
@@ -102,7 +102,7 @@ extension SQLiteStore {
     /// Posts of everyone (or of one author), newest first, `perPage` at a time; `page` counts from 1.
     public func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
         let page = max(1, page)
-        return try await read { db in
+        return try await readOneStatement { db in
             var sql = """
                 SELECT post.id, post.body, post.timestamp, user.username, user.email
                 FROM post JOIN user ON user.id = post.user_id

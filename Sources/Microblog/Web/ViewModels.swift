@@ -78,10 +78,23 @@ struct PaginationModel: Sendable {
 
 /// Links to user pages: the name percent-encoded as one path segment.
 enum UserPath {
+    /// Letters, digits and `-._~` stay as they are (Foundation encodes every non-ASCII byte all the same).
+    private static let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+
     static func of(_ username: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
+        // Most names are plain ASCII letters and digits: nothing to encode, no Unicode table to consult.
+        if username.utf8.allSatisfy(isUnreservedASCII) { return "/user/" + username }
         return "/user/" + (username.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
+    }
+
+    private static func isUnreservedASCII(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
     }
 }
 
