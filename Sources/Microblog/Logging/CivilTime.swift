@@ -1,5 +1,6 @@
-/// A UTC calendar date and time of day from Unix seconds, without Foundation's formatters (log lines and mail
-/// headers are formatted on hot or dependency-free paths). Howard Hinnant's `civil_from_days`.
+/// A UTC calendar date and time of day from Unix seconds, without Foundation's formatters (log lines, mail headers
+/// and the last-seen time of profile pages are formatted on hot or dependency-free paths). Howard Hinnant's
+/// `civil_from_days`.
 struct CivilTime: Equatable {
     var year: Int64
     var month: Int64
@@ -26,5 +27,29 @@ struct CivilTime: Equatable {
         hour = secondOfDay / 3600
         minute = secondOfDay / 60 % 60
         second = secondOfDay % 60
+    }
+
+    /// Appends `yyyy-MM-dd HH:mm:ss`.
+    func appendDateTime(to out: inout String) {
+        Self.appendPadded(year, width: 4, to: &out)
+        out += "-"
+        Self.appendPadded(month, width: 2, to: &out)
+        out += "-"
+        Self.appendPadded(day, width: 2, to: &out)
+        out += " "
+        Self.appendPadded(hour, width: 2, to: &out)
+        out += ":"
+        Self.appendPadded(minute, width: 2, to: &out)
+        out += ":"
+        Self.appendPadded(second, width: 2, to: &out)
+    }
+
+    /// Appends `value` in decimal, zero-padded to `width` digits.
+    static func appendPadded(_ value: Int64, width: Int, to out: inout String) {
+        let digits = String(value)
+        if digits.utf8.count < width {
+            out += String(repeating: "0", count: width - digits.utf8.count)
+        }
+        out += digits
     }
 }

@@ -58,28 +58,9 @@ enum LogLineFormatter {
 
     /// `yyyy-MM-dd HH:mm:ss,SSS` in UTC.
     static func appendTimestamp(seconds: Int64, nanoseconds: Int32, to out: inout String) {
-        let time = CivilTime(unixSeconds: seconds)
-        appendPadded(time.year, width: 4, to: &out)
-        out += "-"
-        appendPadded(time.month, width: 2, to: &out)
-        out += "-"
-        appendPadded(time.day, width: 2, to: &out)
-        out += " "
-        appendPadded(time.hour, width: 2, to: &out)
-        out += ":"
-        appendPadded(time.minute, width: 2, to: &out)
-        out += ":"
-        appendPadded(time.second, width: 2, to: &out)
+        CivilTime(unixSeconds: seconds).appendDateTime(to: &out)
         out += ","
-        appendPadded(Int64(nanoseconds / 1_000_000), width: 3, to: &out)
-    }
-
-    private static func appendPadded(_ value: Int64, width: Int, to out: inout String) {
-        let digits = String(value)
-        if digits.utf8.count < width {
-            out += String(repeating: "0", count: width - digits.utf8.count)
-        }
-        out += digits
+        CivilTime.appendPadded(Int64(nanoseconds / 1_000_000), width: 3, to: &out)
     }
 
     private static func appendValue(_ value: Logger.MetadataValue, to out: inout String) {

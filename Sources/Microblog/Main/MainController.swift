@@ -174,14 +174,12 @@ struct EditProfilePage: Sendable {
 
 /// "Last seen on" times, in UTC.
 enum LastSeenFormat {
-    private static let style = Date.VerbatimFormatStyle(
-        format: "\(year: .defaultDigits)-\(month: .twoDigits)-\(day: .twoDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) UTC",
-        timeZone: .gmt,
-        calendar: Calendar(identifier: .gregorian)
-    )
-
+    /// `yyyy-MM-dd HH:mm:ss UTC`, to the second below.
     static func string(from date: Date) -> String {
-        date.formatted(style)
+        var out = ""
+        CivilTime(unixSeconds: Int64(date.timeIntervalSince1970.rounded(.down))).appendDateTime(to: &out)
+        out += " UTC"
+        return out
     }
 }
 

@@ -51,7 +51,7 @@ struct ScalarHTMLContentType: MustacheContentType {
 
     func escapeText(_ text: String) -> String {
         // Most values need no escaping: one pass over the bytes decides (all five characters are ASCII).
-        guard text.utf8.contains(where: { Self.needsEscaping[Int($0)] }) else { return text }
+        guard Self.containsSpecial(text) else { return text }
         var output = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -64,6 +64,16 @@ struct ScalarHTMLContentType: MustacheContentType {
             }
         }
         return String(output)
+    }
+
+    /// Whether `text` has a byte that must be escaped: a plain loop over its contiguous UTF-8 when it has one.
+    private static func containsSpecial(_ text: String) -> Bool {
+        let table = needsEscaping
+        let scanned = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where table[Int(byte)] { return true }
+            return false
+        }
+        return scanned ?? text.utf8.contains { table[Int($0)] }
     }
 }
 
