@@ -52,18 +52,21 @@ struct ScalarHTMLContentType: MustacheContentType {
     func escapeText(_ text: String) -> String {
         // Most values need no escaping: one pass over the bytes decides (all five characters are ASCII).
         guard Self.containsSpecial(text) else { return text }
-        var output = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "<": output.append(contentsOf: "&lt;".unicodeScalars)
-            case ">": output.append(contentsOf: "&gt;".unicodeScalars)
-            case "&": output.append(contentsOf: "&amp;".unicodeScalars)
-            case "\"": output.append(contentsOf: "&quot;".unicodeScalars)
-            case "'": output.append(contentsOf: "&#39;".unicodeScalars)
-            default: output.append(scalar)
+        // Byte by byte: the five are ASCII, and no byte of a multi-byte UTF-8 sequence is, so this escapes per
+        // scalar (a quote before a combining mark too) without decoding scalars.
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count + 16)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "<"): output.append(contentsOf: "&lt;".utf8)
+            case UInt8(ascii: ">"): output.append(contentsOf: "&gt;".utf8)
+            case UInt8(ascii: "&"): output.append(contentsOf: "&amp;".utf8)
+            case UInt8(ascii: "\""): output.append(contentsOf: "&quot;".utf8)
+            case UInt8(ascii: "'"): output.append(contentsOf: "&#39;".utf8)
+            default: output.append(byte)
             }
         }
-        return String(output)
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// Whether `text` has a byte that must be escaped: a plain loop over its contiguous UTF-8 when it has one.
