@@ -55,8 +55,9 @@ extension PostgresStore {
         ),
     ]
 
-    /// The configuration of one connection of its own (not the pool's), with the same session settings.
-    static func directConnection(_ settings: PostgresSettings, lockTimeout: Bool = true) -> PostgresConnection.Configuration {
+    /// Opens one connection of its own (not the pool's), with the pool's session settings but no lock timeout:
+    /// the migration waits for another instance's, and tests use it to create databases and hold locks.
+    static func connectDirectly(_ settings: PostgresSettings, logger: Logger) async throws -> PostgresConnection {
         var configuration: PostgresConnection.Configuration
         if let socketPath = settings.socketPath {
             configuration = .init(
@@ -76,20 +77,24 @@ extension PostgresStore {
             )
         }
         configuration.options.connectTimeout = TimeAmount(settings.connectTimeout)
-        configuration.options.additionalStartupParameters = startupParameters(settings, lockTimeout: lockTimeout)
-        return configuration
+        configuration.options.additionalStartupParameters = startupParameters(settings, lockTimeout: false)
+        return try await PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.any(),
+            configuration: configuration,
+            id: 0,
+            logger: logger
+        ).get()
     }
 
     /// Applies the migrations not yet applied, in one transaction on one direct connection. An advisory lock
     /// makes instances that start together migrate one after the other.
     static func migrate(_ settings: PostgresSettings, logger: Logger) async throws(StoreError) {
-        let configuration = directConnection(settings, lockTimeout: false)
         // A server that accepts the connection but never answers would hold the start for good: the whole
         // migration gets the connect timeout plus the query timeout.
         let deadline = settings.connectTimeout + settings.queryTimeout
         do {
             try await withDeadline(deadline, throwing: StoreError.unavailable(.unreachable)) {
-                try await applyMigrations(configuration, logger: logger)
+                try await applyMigrations(settings, logger: logger)
             }
         } catch {
             throw StoreError(postgres: error, location: "\(#fileID):\(#line)")
@@ -97,13 +102,8 @@ extension PostgresStore {
     }
 
     /// Connects, applies the migrations not yet applied in one transaction, and closes the connection.
-    private static func applyMigrations(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws {
-        let connection = try await PostgresConnection.connect(
-            on: MultiThreadedEventLoopGroup.singleton.any(),
-            configuration: configuration,
-            id: 0,
-            logger: logger
-        ).get()
+    private static func applyMigrations(_ settings: PostgresSettings, logger: Logger) async throws {
+        let connection = try await connectDirectly(settings, logger: logger)
         do {
             try await connection.withTransaction(logger: logger) { connection in
                 // Any constant identifies "the microblog's migrations" among advisory locks.

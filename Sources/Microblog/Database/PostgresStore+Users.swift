@@ -45,16 +45,7 @@ extension PostgresStore {
                 logger: logger
             ).collect()
             guard let id = try rows.first?.decode(Int64.self) else { throw StoreError.failure("INSERT returned no id", location: "") }
-            return User(
-                id: id,
-                username: new.username,
-                usernameKey: new.usernameKey.rawValue,
-                email: new.email,
-                emailKey: new.emailKey.rawValue,
-                passwordHash: new.passwordHash,
-                aboutMe: nil,
-                lastSeen: now
-            )
+            return User(new, id: id, lastSeen: now)
         }
     }
 

@@ -1,14 +1,6 @@
 import Foundation
 import GRDB
 
-/// The fields of a registration, already validated and normalised.
-public struct NewUser: Sendable {
-    var username: String
-    var usernameKey: IdentityKey
-    var email: String
-    var emailKey: IdentityKey
-    var passwordHash: String
-}
 
 extension SQLiteStore {
     /// Inserts a user, checking inside the transaction that neither key is held.
@@ -21,16 +13,7 @@ extension SQLiteStore {
             if try User.filter(User.emailKeyColumn == new.emailKey.rawValue).isEmpty(db) == false {
                 throw StoreError.conflict(.email)
             }
-            var user = User(
-                id: nil,
-                username: new.username,
-                usernameKey: new.usernameKey.rawValue,
-                email: new.email,
-                emailKey: new.emailKey.rawValue,
-                passwordHash: new.passwordHash,
-                aboutMe: nil,
-                lastSeen: now
-            )
+            var user = User(new, id: nil, lastSeen: now)
             try user.insert(db)
             return user
         }

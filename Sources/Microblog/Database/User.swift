@@ -84,3 +84,28 @@ public struct Page<Item: Sendable>: Sendable {
     public var hasNewer: Bool
     public var hasOlder: Bool
 }
+
+/// The fields of a registration, already validated and normalised.
+public struct NewUser: Sendable {
+    var username: String
+    var usernameKey: IdentityKey
+    var email: String
+    var emailKey: IdentityKey
+    var passwordHash: String
+}
+
+extension User {
+    /// The user a store has just inserted from `new`, with the id the database gave it.
+    init(_ new: NewUser, id: Int64?, lastSeen: Date) {
+        self.init(
+            id: id,
+            username: new.username,
+            usernameKey: new.usernameKey.rawValue,
+            email: new.email,
+            emailKey: new.emailKey.rawValue,
+            passwordHash: new.passwordHash,
+            aboutMe: nil,
+            lastSeen: lastSeen
+        )
+    }
+}

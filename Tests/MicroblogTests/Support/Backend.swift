@@ -36,12 +36,7 @@ enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
         settings.queryTimeout = .seconds(30)
         let name = "microblog_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let logger = Logger(label: "test-database")
-        let connection = try await PostgresConnection.connect(
-            on: MultiThreadedEventLoopGroup.singleton.any(),
-            configuration: PostgresStore.directConnection(settings, lockTimeout: false),
-            id: 0,
-            logger: logger
-        ).get()
+        let connection = try await PostgresStore.connectDirectly(settings, logger: logger)
         do {
             try await connection.query("CREATE DATABASE \(unescaped: name)", logger: logger)
             try await connection.close()

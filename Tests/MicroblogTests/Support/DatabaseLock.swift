@@ -21,12 +21,7 @@ actor DatabaseLock {
             return
         }
         let logger = Logger(label: "test-lock")
-        let connection = try await PostgresConnection.connect(
-            on: MultiThreadedEventLoopGroup.singleton.any(),
-            configuration: PostgresStore.directConnection(settings, lockTimeout: false),
-            id: 1,
-            logger: logger
-        ).get()
+        let connection = try await PostgresStore.connectDirectly(settings, logger: logger)
         try await connection.query("BEGIN", logger: logger)
         try await connection.query("LOCK TABLE post IN EXCLUSIVE MODE", logger: logger)
         postgres = connection
