@@ -466,3 +466,34 @@ enum GravatarVariants {
         return "https://www.gravatar.com/avatar/\(String(decoding: hex, as: UTF8.self))?d=identicon&s=\(size)"
     }
 }
+
+/// A running ``LogSink`` on a scratch folder, with a logger feeding it records shaped like the server's.
+struct LogSinkFixture: Sendable {
+    let folder: ScratchFolder
+    let sink: LogSink
+    let logger: Logger
+    let run: Task<Void, any Error>
+
+    static func make(maxBytes: Int = LogConfiguration().maxBytes) throws -> LogSinkFixture {
+        let folder = try ScratchFolder()
+        let sink = LogSink(configuration: LogConfiguration(directory: folder.path + "/logs", maxBytes: maxBytes), mail: nil)
+        let run = Task { try await sink.run() }
+        var logger = Logger(label: "microblog") { sink.makeHandler(label: $0) }
+        logger[metadataKey: "hb.request.id"] = "4f1c2a9b7d3e8f60"
+        return LogSinkFixture(folder: folder, sink: sink, logger: logger, run: run)
+    }
+
+    /// `count` INFO records, each with a message and two metadata values, as a 404 is logged.
+    func logRecords(_ count: Int) {
+        for index in 0..<count {
+            logger.info("Not found", metadata: ["hb.request.method": "GET", "hb.request.path": "/user/nobody-\(index)"])
+        }
+    }
+
+    func stop() async {
+        await sink.flush()
+        run.cancel()
+        _ = await run.result
+        folder.remove()
+    }
+}

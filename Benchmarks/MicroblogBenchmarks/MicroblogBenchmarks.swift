@@ -18,6 +18,7 @@ let benchmarks: @Sendable () -> Void = {
     registryBenchmarks()
     pageBenchmarks()
     formBenchmarks()
+    logSinkBenchmarks()
     bcryptBenchmarks()
 }
 
@@ -171,6 +172,51 @@ func formBenchmarks() {
     Benchmark("Form: decode register body", configuration: .init(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try FormData(body: registration))
+        }
+    }
+}
+
+// MARK: Log sink
+
+/// The log sink as the server configures it (10 KiB files, 10 backups, INFO): what a `log` call costs the caller,
+/// and how many records per second reach the file.
+func logSinkBenchmarks() {
+    let fixture = FixtureSlot<LogSinkFixture>()
+    let setup: Benchmark.BenchmarkSetupHook = { fixture.set(try LogSinkFixture.make()) }
+    let teardown: Benchmark.BenchmarkTeardownHook = { await fixture.take()?.stop() }
+    let recordsPerIteration = 1_000
+
+    // One iteration: 1,000 log calls measured; the flush after them is not (the buffer never fills).
+    Benchmark(
+        "Log sink: one log call, the caller's cost (1,000 calls per iteration)",
+        configuration: .init(maxIterations: 2_000, setup: setup, teardown: teardown)
+    ) { benchmark in
+        let fixture = try fixture.get()
+        for _ in benchmark.scaledIterations {
+            benchmark.startMeasurement()
+            fixture.logRecords(recordsPerIteration)
+            benchmark.stopMeasurement()
+            await fixture.sink.flush()
+        }
+    }
+
+    // One iteration: 1,000 log calls and the wait until every one is in the file. At 10 KiB a file rotates every
+    // 70 records, ten renames each; the same with 10 MiB files shows what the file system's renames cost.
+    for (name, maxBytes) in [("10 KiB x 10 files (the server's)", 10_240), ("10 MiB x 10 files", 10 << 20)] {
+        let fixture = FixtureSlot<LogSinkFixture>()
+        Benchmark(
+            "Log sink: 1,000 records logged and written, \(name)",
+            configuration: .init(
+                maxIterations: 2_000,
+                setup: { fixture.set(try LogSinkFixture.make(maxBytes: maxBytes)) },
+                teardown: { await fixture.take()?.stop() }
+            )
+        ) { benchmark in
+            let fixture = try fixture.get()
+            for _ in benchmark.scaledIterations {
+                fixture.logRecords(recordsPerIteration)
+                await fixture.sink.flush()
+            }
         }
     }
 }

@@ -31,25 +31,58 @@ struct CivilTime: Equatable {
 
     /// Appends `yyyy-MM-dd HH:mm:ss`.
     func appendDateTime(to out: inout String) {
-        Self.appendPadded(year, width: 4, to: &out)
-        out += "-"
-        Self.appendPadded(month, width: 2, to: &out)
-        out += "-"
-        Self.appendPadded(day, width: 2, to: &out)
-        out += " "
-        Self.appendPadded(hour, width: 2, to: &out)
-        out += ":"
-        Self.appendPadded(minute, width: 2, to: &out)
-        out += ":"
-        Self.appendPadded(second, width: 2, to: &out)
+        forEachDateTimeByte { out.unicodeScalars.append(Unicode.Scalar($0)) }
     }
 
-    /// Appends `value` in decimal, zero-padded to `width` digits.
-    static func appendPadded(_ value: Int64, width: Int, to out: inout String) {
-        let digits = String(value)
-        if digits.utf8.count < width {
-            out += String(repeating: "0", count: width - digits.utf8.count)
+    /// Appends `yyyy-MM-dd HH:mm:ss` as ASCII bytes.
+    func appendDateTime(to out: inout [UInt8]) {
+        forEachDateTimeByte { out.append($0) }
+    }
+
+    /// Appends `value` in decimal, zero-padded to `width` digits, as ASCII bytes.
+    static func appendPadded(_ value: Int64, width: Int, to out: inout [UInt8]) {
+        forEachDigit(of: value, width: width) { out.append($0) }
+    }
+
+    /// Appends `value` in decimal as ASCII bytes.
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        appendPadded(value, width: 1, to: &out)
+    }
+
+    @inline(__always)
+    private func forEachDateTimeByte(_ emit: (UInt8) -> Void) {
+        Self.forEachDigit(of: year, width: 4, emit)
+        emit(0x2D)
+        Self.forEachDigit(of: month, width: 2, emit)
+        emit(0x2D)
+        Self.forEachDigit(of: day, width: 2, emit)
+        emit(0x20)
+        Self.forEachDigit(of: hour, width: 2, emit)
+        emit(0x3A)
+        Self.forEachDigit(of: minute, width: 2, emit)
+        emit(0x3A)
+        Self.forEachDigit(of: second, width: 2, emit)
+    }
+
+    /// The ASCII digits of `value`, zero-padded to `width`, most significant first (a negative value as `String` has it).
+    @inline(__always)
+    private static func forEachDigit(of value: Int64, width: Int, _ emit: (UInt8) -> Void) {
+        guard value >= 0 else {
+            for byte in String(value).utf8 { emit(byte) }
+            return
         }
-        out += digits
+        var divisor: Int64 = 1
+        var count = 1
+        while value / divisor >= 10 {
+            divisor *= 10
+            count += 1
+        }
+        for _ in count..<max(width, count) { emit(0x30) }
+        var rest = value
+        while divisor > 0 {
+            emit(0x30 + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 }

@@ -9,7 +9,12 @@ struct LogRecord: Sendable {
     var nanoseconds: Int32
     var level: Logger.Level
     var message: String
+    /// The logger's own metadata (lowest precedence).
     var metadata: Logger.Metadata
+    /// What the logger's metadata provider gave at the call, then the call's own metadata (highest precedence).
+    /// Kept apart and merged by ``sortedMetadata`` when the sink formats the record, not on the caller's thread.
+    var provided: Logger.Metadata?
+    var explicit: Logger.Metadata?
     var file: String
     var line: UInt
     /// A record that must never produce mail (the sink's own reports about mail delivery).
@@ -19,6 +24,8 @@ struct LogRecord: Sendable {
         level: Logger.Level,
         message: String,
         metadata: Logger.Metadata = [:],
+        provided: Logger.Metadata? = nil,
+        explicit: Logger.Metadata? = nil,
         file: String,
         line: UInt,
         suppressMail: Bool = false
@@ -30,9 +37,25 @@ struct LogRecord: Sendable {
         self.level = level
         self.message = message
         self.metadata = metadata
+        self.provided = provided
+        self.explicit = explicit
         self.file = file
         self.line = line
         self.suppressMail = suppressMail
+    }
+
+    /// The logger's metadata, overridden by the provider's, overridden by the call's, sorted by key.
+    var sortedMetadata: [(key: String, value: Logger.MetadataValue)] {
+        var pairs: [(key: String, value: Logger.MetadataValue)] = []
+        // Highest precedence first; a key already taken is shadowed. Metadata is a handful of keys, so a scan beats hashing.
+        for layer in [explicit, provided, metadata] {
+            guard let layer else { continue }
+            for (key, value) in layer where !pairs.contains(where: { $0.key == key }) {
+                pairs.append((key, value))
+            }
+        }
+        pairs.sort { $0.key < $1.key }
+        return pairs
     }
 
     /// Whether this record goes to the admins by mail.

@@ -109,7 +109,7 @@ public actor LogSink: Service {
     public func run() async throws {
         guard !started else { return }
         started = true
-        write([LogLineFormatter.format(LogRecord(level: .info, message: "Microblog startup", file: #fileID, line: #line))])
+        write([LogLineFormatter.line(LogRecord(level: .info, message: "Microblog startup", file: #fileID, line: #line))])
         let buffer = self.buffer
         let mailQueue = self.mailQueue
         let dispatcher = mail.map { mail in
@@ -151,14 +151,14 @@ public actor LogSink: Service {
     }
 
     /// Writes `lines` after the notices the monitor has about the file itself, and reports what failed.
-    private func write(_ lines: [String]) {
+    private func write(_ lines: [[UInt8]]) {
         let notices = monitor.notices()
         let outcome: LogFileWriteOutcome
         if notices.isEmpty {
             outcome = writer.write(lines: lines)
         } else {
             let warnings = notices.map { notice in
-                LogLineFormatter.format(LogRecord(level: .warning, message: notice.message, file: #fileID, line: #line))
+                LogLineFormatter.line(LogRecord(level: .warning, message: notice.message, file: #fileID, line: #line))
             }
             outcome = writer.write(lines: warnings + lines)
         }
@@ -169,14 +169,14 @@ public actor LogSink: Service {
 
     /// The file loop: everything queued is formatted and written in one go; mailable records go to the mail queue.
     private func consumeRecords() async {
-        var lines: [String] = []
+        var lines: [[UInt8]] = []
         while let batch = await buffer.next() {
             lines.removeAll(keepingCapacity: true)
             var barriers: [CheckedContinuation<Void, Never>] = []
             for entry in batch.entries {
                 switch entry {
                 case .record(let record):
-                    lines.append(LogLineFormatter.format(record))
+                    lines.append(LogLineFormatter.line(record))
                     if mail != nil, record.isMailable {
                         mailQueue.push(record)
                     }
@@ -192,7 +192,7 @@ public actor LogSink: Service {
                     file: #fileID,
                     line: #line
                 )
-                lines.append(LogLineFormatter.format(record))
+                lines.append(LogLineFormatter.line(record))
             }
             write(lines)
             for barrier in barriers { barrier.resume() }

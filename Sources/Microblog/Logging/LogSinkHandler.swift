@@ -1,8 +1,8 @@
 import Logging
 
-/// The swift-log handler that feeds a ``LogSink``: it captures the record and hands it to the sink's bounded
-/// buffer. It never blocks and never awaits; when the buffer is full the record is dropped and counted, and
-/// the sink writes the count to the file once it catches up.
+/// The swift-log handler that feeds a ``LogSink``: it captures the record (metadata unmerged) and hands it to the
+/// sink's bounded buffer. It never blocks and never awaits; when the buffer is full the record is dropped and
+/// counted, and the sink writes the count to the file once it catches up.
 public struct LogSinkHandler: LogHandler {
     /// Metadata with this key and the value ``LogSink/suppressedMailValue`` is written to the file but never mailed.
     public static let mailMetadataKey = "mail"
@@ -27,19 +27,11 @@ public struct LogSinkHandler: LogHandler {
     public func log(event: LogEvent) {
         // Logger checks the level, but a MultiplexLogHandler forwards by its lowest child's level.
         guard event.level >= logLevel else { return }
-        var merged = metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty {
-            merged.merge(provided) { _, provided in provided }
-        }
-        if let explicit = event.metadata, !explicit.isEmpty {
-            if merged.isEmpty {
-                merged = explicit
-            } else {
-                merged.merge(explicit) { _, explicit in explicit }
-            }
-        }
+        // The metadata is merged by the sink, off this thread; only the mail marker is looked up here.
+        let provided = metadataProvider?.get()
+        let marker = event.metadata?[Self.mailMetadataKey] ?? provided?[Self.mailMetadataKey] ?? metadata[Self.mailMetadataKey]
         let suppressMail: Bool
-        if case .string(let value) = merged[Self.mailMetadataKey], value == LogSink.suppressedMailValue {
+        if case .string(let value) = marker, value == LogSink.suppressedMailValue {
             suppressMail = true
         } else {
             suppressMail = false
@@ -48,7 +40,9 @@ public struct LogSinkHandler: LogHandler {
             LogRecord(
                 level: event.level,
                 message: event.message.description,
-                metadata: merged,
+                metadata: metadata,
+                provided: provided,
+                explicit: event.metadata,
                 file: event.file,
                 line: event.line,
                 suppressMail: suppressMail

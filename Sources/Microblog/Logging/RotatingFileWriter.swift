@@ -42,10 +42,10 @@ final class RotatingFileWriter {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    /// Writes `lines` (each ending in `\n`), rotating between lines as needed. The lines written are the first
-    /// `written` of them, whole and in order; the others are lost, and the outcome says why.
+    /// Writes `lines` (UTF-8, each ending in `\n`), rotating between lines as needed. The lines written are the
+    /// first `written` of them, whole and in order; the others are lost, and the outcome says why.
     @discardableResult
-    func write<Lines: Sequence>(lines: Lines) -> LogFileWriteOutcome where Lines.Element == String {
+    func write<Lines: Sequence>(lines: Lines) -> LogFileWriteOutcome where Lines.Element == [UInt8] {
         var outcome = LogFileWriteOutcome()
         var pending = PendingLines(capacity: maxBytes > 0 ? min(maxBytes, 1 << 20) : 1 << 16)
         var rotationBlocked = false
@@ -59,7 +59,7 @@ final class RotatingFileWriter {
                 outcome.lost += 1
                 continue
             }
-            var bytes = Array(line.utf8)
+            var bytes = line
             if maxBytes > 0 {
                 if bytes.count > maxBytes {
                     bytes = Self.cut(bytes, toFit: maxBytes)

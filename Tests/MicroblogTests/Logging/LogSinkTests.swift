@@ -75,6 +75,50 @@ struct LoggingSinkTests {
         #expect(lines.last?.contains("INFO: record 4999 [in") == true)
     }
 
+    @Test("Metadata of the logger, its provider and the call: each key once, the call's over the provider's over the logger's")
+    func metadataPrecedence() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let configuration = LogConfiguration(directory: directory.path)
+        try await withRunningSink(configuration) { sink in
+            var logger = Logger(label: "test", factory: sink.makeHandler)
+            logger[metadataKey: "user"] = "from-logger"
+            logger[metadataKey: "route"] = "/index"
+            logger.handler.metadataProvider = Logger.MetadataProvider { ["user": "from-provider", "request": "r1"] }
+            logger.info("first")
+            logger.info("second", metadata: ["user": "from-call"])
+            await sink.flush()
+        }
+        let lines = readLines(configuration.filePath)
+        #expect(lines.count == 3, "\(lines)")
+        #expect(lines[1].contains(" INFO: first request=r1 route=/index user=from-provider [in "), "\(lines[1])")
+        #expect(lines[2].contains(" INFO: second request=r1 route=/index user=from-call [in "), "\(lines[2])")
+    }
+
+    @Test("The mail marker keeps a record out of mail from the call's, the provider's or the logger's metadata", arguments: [
+        "call", "provider", "logger",
+    ])
+    func mailMarkerFromAnyLayer(layer: String) async throws {
+        let buffer = LogRecordBuffer(capacity: 4)
+        var handler = LogSinkHandler(label: "test", buffer: buffer, logLevel: .info)
+        let marker: Logger.Metadata = [LogSinkHandler.mailMetadataKey: .string(LogSink.suppressedMailValue)]
+        switch layer {
+        case "logger": handler.metadata = marker
+        case "provider": handler.metadataProvider = Logger.MetadataProvider { marker }
+        default: break
+        }
+        var logger = Logger(label: "test") { _ in handler }
+        logger.logLevel = .info
+        logger.error("failed", metadata: layer == "call" ? marker : nil)
+        logger.error("failed, mailed", metadata: [LogSinkHandler.mailMetadataKey: "other"])
+        let batch = try #require(await buffer.next())
+        let records = batch.entries.compactMap { entry -> LogRecord? in
+            if case .record(let record) = entry { record } else { nil }
+        }
+        // The second call's own "mail" value shadows a marker further down.
+        #expect(records.map(\.isMailable) == [false, true])
+    }
+
     @Test("The handler has value semantics for level and metadata")
     func handlerValueSemantics() throws {
         let sink = LogSink(configuration: LogConfiguration(directory: "/nonexistent-never-written"), mail: nil)
