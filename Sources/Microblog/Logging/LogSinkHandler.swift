@@ -27,14 +27,15 @@ public struct LogSinkHandler: LogHandler {
     public func log(event: LogEvent) {
         // Logger checks the level, but a MultiplexLogHandler forwards by its lowest child's level.
         guard event.level >= logLevel else { return }
-        // The metadata is merged by the sink, off this thread; only the mail marker is looked up here.
+        // The metadata is merged by the sink, off this thread; only the mail marker is looked up here, and only for
+        // a record that could be mailed.
         let provided = metadataProvider?.get()
-        let marker = event.metadata?[Self.mailMetadataKey] ?? provided?[Self.mailMetadataKey] ?? metadata[Self.mailMetadataKey]
-        let suppressMail: Bool
-        if case .string(let value) = marker, value == LogSink.suppressedMailValue {
-            suppressMail = true
-        } else {
-            suppressMail = false
+        var suppressMail = false
+        if event.level >= .error {
+            let marker = event.metadata?[Self.mailMetadataKey] ?? provided?[Self.mailMetadataKey] ?? metadata[Self.mailMetadataKey]
+            if case .string(let value) = marker, value == LogSink.suppressedMailValue {
+                suppressMail = true
+            }
         }
         buffer.push(
             LogRecord(
