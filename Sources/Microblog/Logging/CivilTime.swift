@@ -44,11 +44,6 @@ struct CivilTime: Equatable {
         forEachDigit(of: value, width: width) { out.append($0) }
     }
 
-    /// Appends `value` in decimal as ASCII bytes.
-    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
-        appendPadded(value, width: 1, to: &out)
-    }
-
     @inline(__always)
     private func forEachDateTimeByte(_ emit: (UInt8) -> Void) {
         Self.forEachDigit(of: year, width: 4, emit)

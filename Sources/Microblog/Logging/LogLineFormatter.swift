@@ -44,7 +44,7 @@ enum LogLineFormatter {
         out.append(contentsOf: " [in ".utf8)
         appendEscaped(sourcePath(record.file), to: &out)
         out.append(0x3A)
-        CivilTime.appendDecimal(Int64(record.line), to: &out)
+        out.append(contentsOf: String(record.line).utf8)
         out.append(contentsOf: "]\n".utf8)
         return out
     }
