@@ -13,15 +13,15 @@ public struct AppDependencies: Sendable {
     public var registryHooks: RegistryHooks
     /// Long-running services to run beside the HTTP server, which stops first (the log sink).
     public var services: [any Service]
-    /// Limits on failed logins.
-    public var loginThrottle: LoginThrottle
+    /// Limits on failed logins (the records live in the store).
+    public var loginThrottle: LoginThrottle.Policy
 
     public init(
         logger: Logger = Logger(label: "microblog"),
         databaseFaults: DatabaseFaults = .none,
         registryHooks: RegistryHooks = .none,
         services: [any Service] = [],
-        loginThrottle: LoginThrottle = LoginThrottle()
+        loginThrottle: LoginThrottle.Policy = LoginThrottle.Policy()
     ) {
         self.loginThrottle = loginThrottle
         self.logger = logger
@@ -132,7 +132,7 @@ func buildRouter(
         passwords: passwords,
         rememberMe: rememberMe,
         sessionStorage: sessionStorage,
-        throttle: dependencies.loginThrottle
+        throttle: LoginThrottle(policy: dependencies.loginThrottle, store: database)
     ).addRoutes(to: router, routes: &routes)
     MainController(database: database, registry: registry, views: views, postsPerPage: configuration.postsPerPage)
         .addRoutes(to: router, routes: &routes)

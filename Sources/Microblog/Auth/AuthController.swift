@@ -44,13 +44,13 @@ struct AuthController: Sendable {
         let account = LoginThrottle.Subject.account(IdentityKey(fields.username))
         var subjects = [account]
         if let address = context.remoteAddress { subjects.append(.client(address)) }
-        if let seconds = await throttle.retryAfter(subjects) {
+        if let seconds = try await throttle.retryAfter(subjects) {
             context.logger.warning("Login throttled")
             throw PageError.tooManyRequests(retryAfterSeconds: seconds)
         }
         let user = try await database.user(usernameKey: IdentityKey(fields.username))
         guard try await passwords.verify(fields.password, hash: user?.passwordHash), let user, let userID = user.id else {
-            await throttle.recordFailure(subjects)
+            try await throttle.recordFailure(subjects)
             context.logger.info("Failed login")
             return try renderLogin(
                 context: context,
@@ -59,7 +59,7 @@ struct AuthController: Sendable {
                 formErrors: ["Invalid username or password"]
             )
         }
-        await throttle.recordSuccess(account)
+        try await throttle.recordSuccess(account)
         // A new session id at login: whatever id the visitor had before is dropped.
         if context.sessions.session != nil {
             _ = try? await sessionStorage.delete(request: request)

@@ -53,6 +53,21 @@ extension PostgresStore {
                 """,
             ]
         ),
+        (
+            name: "v2: failed logins",
+            statements: [
+                """
+                CREATE TABLE login_failure (
+                    subject TEXT PRIMARY KEY CHECK (length(subject) <= 64),
+                    failures INTEGER NOT NULL,
+                    first_failure TIMESTAMPTZ NOT NULL,
+                    blocked_until TIMESTAMPTZ,
+                    forget_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                "CREATE INDEX login_failure_on_forget_at ON login_failure (forget_at)",
+            ]
+        ),
     ]
 
     /// Opens one connection of its own (not the pool's), with the pool's session settings but no lock timeout:

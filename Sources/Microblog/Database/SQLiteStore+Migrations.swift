@@ -39,6 +39,15 @@ extension SQLiteStore {
                 t.column("expires_at", .double).notNull()
             }
         }
+        migrator.registerMigration("v2: failed logins") { db in
+            try db.create(table: "login_failure") { t in
+                t.primaryKey("subject", .text).check(sql: "length(subject) <= 64")
+                t.column("failures", .integer).notNull()
+                t.column("first_failure", .double).notNull()
+                t.column("blocked_until", .double)
+                t.column("forget_at", .double).notNull().indexed()
+            }
+        }
         return migrator
     }
 }

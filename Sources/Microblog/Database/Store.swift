@@ -70,6 +70,20 @@ public protocol Store: Sendable {
 
     /// Deletes a session.
     func deleteSession(key: String) async throws(StoreError)
+
+    // MARK: Failed logins (``LoginThrottle``; shared by every instance on the database)
+
+    /// The stored records of these subjects; a subject without one is absent.
+    func loginFailures(subjects: [String]) async throws(StoreError) -> [String: LoginFailures]
+
+    /// In one transaction, with each subject's record locked against other instances: deletes the records whose
+    /// time to be forgotten is before `now`, then stores for each subject what `update` makes of its record (`nil`
+    /// when none) with the time it may be forgotten, or deletes it when `update` returns `nil`.
+    func updateLoginFailures(
+        subjects: [String],
+        now: Date,
+        _ update: @escaping @Sendable (_ subject: String, LoginFailures?) -> (LoginFailures, forgetAt: Date)?
+    ) async throws(StoreError)
 }
 
 extension Store {

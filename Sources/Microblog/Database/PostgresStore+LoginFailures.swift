@@ -1,0 +1,64 @@
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    public func loginFailures(subjects: [String]) async throws(StoreError) -> [String: LoginFailures] {
+        let logger = logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT subject, failures, first_failure, blocked_until FROM login_failure WHERE subject = ANY(\(subjects))",
+                logger: logger
+            ).collect()
+            var records: [String: LoginFailures] = [:]
+            for row in rows {
+                let (subject, failures, firstFailure, blockedUntil) = try row.decode((String, Int32, Date, Date?).self)
+                records[subject] = LoginFailures(failures: Int(failures), firstFailure: firstFailure, blockedUntil: blockedUntil)
+            }
+            return records
+        }
+    }
+
+    public func updateLoginFailures(
+        subjects: [String],
+        now: Date,
+        _ update: @escaping @Sendable (_ subject: String, LoginFailures?) -> (LoginFailures, forgetAt: Date)?
+    ) async throws(StoreError) {
+        let logger = logger
+        try await withTransaction { connection in
+            _ = try await connection.query("DELETE FROM login_failure WHERE forget_at < \(now)", logger: logger)
+            // A subject's record may not exist yet, so a row lock cannot guard it: transaction-scoped advisory locks
+            // on the subjects do, taken in one order so that two instances never wait for each other in a cycle.
+            // The rows are read to the end, so a lock that times out fails here (55P03, a 503), not the next statement.
+            let ordered = subjects.sorted()
+            _ = try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(subject, 0)) FROM unnest(\(ordered)::text[]) AS subject",
+                logger: logger
+            ).collect()
+            var current: [String: LoginFailures] = [:]
+            for row in try await connection.query(
+                "SELECT subject, failures, first_failure, blocked_until FROM login_failure WHERE subject = ANY(\(ordered))",
+                logger: logger
+            ).collect() {
+                let (subject, failures, firstFailure, blockedUntil) = try row.decode((String, Int32, Date, Date?).self)
+                current[subject] = LoginFailures(failures: Int(failures), firstFailure: firstFailure, blockedUntil: blockedUntil)
+            }
+            for subject in ordered {
+                guard let (record, forgetAt) = update(subject, current[subject]) else {
+                    _ = try await connection.query("DELETE FROM login_failure WHERE subject = \(subject)", logger: logger)
+                    continue
+                }
+                let failures = Int32(clamping: record.failures)
+                _ = try await connection.query(
+                    """
+                    INSERT INTO login_failure (subject, failures, first_failure, blocked_until, forget_at)
+                    VALUES (\(subject), \(failures), \(record.firstFailure), \(record.blockedUntil), \(forgetAt))
+                    ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures,
+                        first_failure = excluded.first_failure, blocked_until = excluded.blocked_until,
+                        forget_at = excluded.forget_at
+                    """,
+                    logger: logger
+                )
+            }
+        }
+    }
+}
