@@ -51,6 +51,14 @@ public struct LoginThrottle: Sendable {
             self.clock = clock
         }
 
+        /// Failures allowed before `subject` is blocked.
+        func allowedFailures(for subject: Subject) -> Int {
+            switch subject {
+            case .account: allowedFailures
+            case .client: allowedClientFailures
+            }
+        }
+
         /// `record` after one more failure at `now`, and when the store may forget it.
         func failing(_ record: LoginFailures?, allowed: Int, now: Date) -> (LoginFailures, forgetAt: Date) {
             var record = record ?? LoginFailures(failures: 0, firstFailure: now, blockedUntil: nil)
@@ -88,14 +96,7 @@ public struct LoginThrottle: Sendable {
     public func recordFailure(_ subjects: [Subject]) async throws(StoreError) {
         let now = policy.clock()
         let policy = policy
-        var allowed: [String: Int] = [:]
-        for subject in subjects {
-            switch subject {
-            case .account: allowed[subject.storageKey] = policy.allowedFailures
-            case .client: allowed[subject.storageKey] = policy.allowedClientFailures
-            }
-        }
-        let limits = allowed
+        let limits = Dictionary(subjects.map { ($0.storageKey, policy.allowedFailures(for: $0)) }) { first, _ in first }
         try await store.updateLoginFailures(subjects: Array(limits.keys), now: now) { key, record in
             policy.failing(record, allowed: limits[key] ?? policy.allowedFailures, now: now)
         }
