@@ -64,13 +64,19 @@ public actor UserRegistry {
     }
 
     /// Changes the username and about-me text of user `userID`. Keeping one's own name, in any spelling, is allowed.
+    /// - Parameter currentUsername: the user's name as the caller last read it. When the new name has the same key,
+    ///   no reservation is taken: the user keeps a key they hold, and a registration of that key in flight must not
+    ///   make them "taken" (the transaction's check decides, as for any claim). `nil`: not known, reserve as usual.
     /// - Throws: ``RegistryError/usernameTaken`` when another user holds the name, or ``RegistryError/store(_:)``.
-    public func updateProfile(userID: Int64, username: String, aboutMe: String?) async throws(RegistryError) {
+    public func updateProfile(userID: Int64, username: String, aboutMe: String?, currentUsername: String? = nil) async throws(RegistryError) {
         let usernameKey = IdentityKey(username)
         let claimant = Claimant.user(userID)
         let usernameClaim = Claim(field: .username, key: usernameKey)
-        try reserve(usernameClaim, for: claimant, orThrow: .usernameTaken)
-        defer { release(usernameClaim, for: claimant) }
+        let keepsOwnKey = currentUsername.map(IdentityKey.init) == usernameKey
+        if !keepsOwnKey {
+            try reserve(usernameClaim, for: claimant, orThrow: .usernameTaken)
+        }
+        defer { if !keepsOwnKey { release(usernameClaim, for: claimant) } }
 
         await hooks.beforePersist(usernameKey)
         do {

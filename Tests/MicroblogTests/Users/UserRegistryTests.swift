@@ -171,6 +171,29 @@ struct UserRegistryTests {
         }
     }
 
+    @Test("b. Keeping one's own name while a registration of it is in flight on the same server: saved, and the registration is 'taken'", arguments: Backend.all)
+    func keepOwnNameDuringRegistration(_ backend: Backend) async throws {
+        try await withStore(backend) { (_, database) async throws in
+            let alice = try #require(try await UserRegistry(database: database)
+                .register(username: "alice", email: "alice@example.com", passwordHash: "x").id)
+            let hold = FirstClaimHold()
+            let registry = UserRegistry(database: database, hooks: RegistryHooks(beforePersist: { _ in await hold.pass() }))
+            async let registration = outcome { () async throws(RegistryError) -> User in
+                try await registry.register(username: "ALICE", email: "mallory@example.com", passwordHash: "x")
+            }
+            await hold.gate.waitForArrivals(1) // the registration holds its reservation of "alice", suspended
+            let kept = await outcome { () async throws(RegistryError) in
+                try await registry.updateProfile(userID: alice, username: "Alice", aboutMe: "still me", currentUsername: "alice")
+            }
+            #expect(kept.failure == nil, "her own name is not 'taken' from her")
+            await hold.gate.open()
+            #expect(await registration.failure == .usernameTaken)
+            let holder = try #require(try await database.user(usernameKey: IdentityKey("alice")))
+            #expect(holder.id == alice && holder.username == "Alice" && holder.aboutMe == "still me")
+            #expect(await registry.claimsInFlight == 0)
+        }
+    }
+
     @Test("b. E-mail claims are atomic too", arguments: Backend.all)
     func registryRaceEmail(_ backend: Backend) async throws {
         try await withStore(backend) { (_, database) async throws in
@@ -302,5 +325,17 @@ func outcome<Success, Failure: Error>(_ body: () async throws(Failure) -> Succes
 extension Result {
     var failure: Failure? {
         if case .failure(let error) = self { error } else { nil }
+    }
+}
+
+/// Holds the first claim that reaches the database at ``gate`` until it opens; later claims pass straight through.
+actor FirstClaimHold {
+    let gate = Gate()
+    private var held = false
+
+    func pass() async {
+        guard !held else { return }
+        held = true
+        await gate.pass()
     }
 }
