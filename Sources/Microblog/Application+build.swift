@@ -57,10 +57,13 @@ public func buildApplication(
         }
         database = store
     }
-    let router = try await buildRouter(configuration: configuration, database: database, dependencies: dependencies)
+    let pages = ErrorPages(views: try await Views.load(), debug: configuration.debug)
+    let router = try await buildRouter(configuration: configuration, database: database, pages: pages, dependencies: dependencies)
+    // Last in the list: stopped before the log sink, so its final summary is written.
+    services.append(ClientErrorSummary(pages: pages, interval: .seconds(60), logger: logger))
     var app = Application(
         router: router,
-        server: .http1(configuration: httpConfiguration(configuration.limits, logger: logger)),
+        server: .microblogHTTP1(httpConfiguration(configuration.limits, logger: logger)),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port),
             serverName: "Microblog",
@@ -72,11 +75,11 @@ public func buildApplication(
     return app
 }
 
-/// HTTP/1.1 with the per-connection limits: header limits in the parser (past them: 400 and close), and the
-/// deadlines of a ``RequestDeadlineHandler`` on every connection.
+/// HTTP/1.1 with the per-connection limits: header limits in the parser (past them: 400 and close), the
+/// deadlines of a ``RequestDeadlineHandler`` on every connection, and a close after a `Connection: close` answer.
 func httpConfiguration(_ limits: ConnectionLimits, logger: Logger) -> HTTP1Channel.Configuration {
     HTTP1Channel.Configuration(
-        additionalChannelHandlers: [RequestDeadlineHandler(limits: limits, logger: logger)],
+        additionalChannelHandlers: [RequestDeadlineHandler(limits: limits, logger: logger), CloseAfterResponseHandler()],
         httpDecoderConfiguration: .init(
             maxHeaderFieldSize: limits.maxHeadBytes,
             maxHeaderListSize: limits.maxHeadBytes,
@@ -89,9 +92,10 @@ func httpConfiguration(_ limits: ConnectionLimits, logger: Logger) -> HTTP1Chann
 func buildRouter(
     configuration: AppConfiguration,
     database: any Store,
+    pages: ErrorPages,
     dependencies: AppDependencies
 ) async throws -> Router<AppRequestContext> {
-    let views = try await Views.load()
+    let views = pages.views
     let registry = UserRegistry(database: database, hooks: dependencies.registryHooks)
     let passwords = PasswordHasher(cost: configuration.bcryptCost)
     let sessionCookieName = "session"
@@ -109,21 +113,23 @@ func buildRouter(
         secureCookies: configuration.secureCookies
     )
 
+    let signedOutCSRF = SignedOutCSRF(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies)
+
     var routes = RouteTable()
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware order: request log -> security headers -> fallback error pages -> session (a store failure while loading it is a 503)
-    // -> current user -> error pages in the layout -> CSRF -> routes.
+    // -> current user -> flashed messages -> error pages in the layout -> CSRF -> routes.
     // Each request at DEBUG: at the default INFO the 10 KiB log file keeps what matters (errors), not traffic.
     router.add(middleware: LogRequestsMiddleware(.debug, includeHeaders: .none))
     router.add(middleware: SecurityHeadersMiddleware())
-    let pages = ErrorPages(views: views, debug: configuration.debug)
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: false))
     router.add(middleware: StoreSessionMiddleware(
         sessions: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration)
     ))
     router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe))
+    router.add(middleware: FlashMiddleware(cookies: FlashCookie(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies)))
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: true))
-    router.add(middleware: CSRFMiddleware())
+    router.add(middleware: CSRFMiddleware(signedOut: signedOutCSRF, signedOutForms: AuthController.signedOutForms))
 
     AuthController(
         database: database,
@@ -132,7 +138,8 @@ func buildRouter(
         passwords: passwords,
         rememberMe: rememberMe,
         sessionStorage: sessionStorage,
-        throttle: LoginThrottle(policy: dependencies.loginThrottle, store: database)
+        throttle: LoginThrottle(policy: dependencies.loginThrottle, store: database),
+        signedOutCSRF: signedOutCSRF
     ).addRoutes(to: router, routes: &routes)
     MainController(database: database, registry: registry, views: views, postsPerPage: configuration.postsPerPage)
         .addRoutes(to: router, routes: &routes)

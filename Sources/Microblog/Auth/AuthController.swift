@@ -12,6 +12,10 @@ struct AuthController: Sendable {
     let rememberMe: RememberMe
     let sessionStorage: SessionStorage<SessionState>
     let throttle: LoginThrottle
+    let signedOutCSRF: SignedOutCSRF
+
+    /// The forms a signed-out visitor posts, by path; their CSRF tokens are ``SignedOutCSRF`` tokens.
+    static let signedOutForms: Set<String> = ["/login", "/register"]
 
     func addRoutes(to router: Router<AppRequestContext>, routes: inout RouteTable) {
         router.get("/login", use: loginPage)
@@ -28,7 +32,7 @@ struct AuthController: Sendable {
 
     @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         if context.currentUser != nil { return .redirect(to: "/index") }
-        return try renderLogin(context: context)
+        return try renderLogin(request: request, context: context)
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -37,7 +41,7 @@ struct AuthController: Sendable {
         let fields: LoginForm
         switch LoginForm.validate(form) {
         case .failure(let errors):
-            return try renderLogin(context: context, username: form.echo("username"), errors: errors)
+            return try renderLogin(request: request, context: context, username: form.echo("username"), errors: errors)
         case .success(let valid):
             fields = valid
         }
@@ -45,7 +49,8 @@ struct AuthController: Sendable {
         var subjects = [account]
         if let address = context.remoteAddress { subjects.append(.client(address)) }
         if let seconds = try await throttle.retryAfter(subjects) {
-            context.logger.warning("Login throttled")
+            // A client's mistake like any other: counted in the error pages' summary, not a line per attempt.
+            context.logger.debug("Login throttled")
             throw PageError.tooManyRequests(retryAfterSeconds: seconds)
         }
         let user = try await database.user(usernameKey: IdentityKey(fields.username))
@@ -53,6 +58,7 @@ struct AuthController: Sendable {
             try await throttle.recordFailure(subjects)
             context.logger.info("Failed login")
             return try renderLogin(
+                request: request,
                 context: context,
                 username: fields.username,
                 rememberMe: fields.rememberMe,
@@ -74,15 +80,16 @@ struct AuthController: Sendable {
     }
 
     private func renderLogin(
+        request: Request,
         context: AppRequestContext,
         username: String = "",
         rememberMe: Bool = false,
         errors: FormErrors = FormErrors(),
         formErrors: [String] = []
     ) throws -> Response {
-        _ = context.csrfToken() // starts a session for a visitor who has none
+        let csrf = signedOutCSRF.issue(for: "/login", request: request)
         let model = LoginPage(
-            layout: LayoutModel(title: "Sign In", context: context),
+            layout: LayoutModel(title: "Sign In", context: context, csrfToken: csrf.token),
             form: .init(
                 username: FieldModel(value: username, errors: errors["username"]),
                 password: FieldModel(errors: errors["password"])
@@ -90,7 +97,9 @@ struct AuthController: Sendable {
             rememberMe: rememberMe,
             formErrors: formErrors
         )
-        return try views.page("login", model)
+        var response = try views.page("login", model)
+        if let cookie = csrf.cookie { response.setCookie(cookie) }
+        return response
     }
 
     // MARK: Logout
@@ -112,16 +121,16 @@ struct AuthController: Sendable {
 
     @Sendable func registerPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         if context.currentUser != nil { return .redirect(to: "/index") }
-        return try renderRegister(context: context, form: nil, errors: FormErrors())
+        return try renderRegister(request: request, context: context, form: nil, errors: FormErrors())
     }
 
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
         if context.currentUser != nil { return .redirect(to: "/index") }
         let form = context.form ?? FormData.empty
         let fields: RegistrationForm
-        switch RegistrationForm.validate(form) {
+        switch try await RegistrationForm.validate(form, against: database) {
         case .failure(let errors):
-            return try renderRegister(context: context, form: form, errors: errors)
+            return try renderRegister(request: request, context: context, form: form, errors: errors)
         case .success(let valid):
             fields = valid
         }
@@ -132,20 +141,20 @@ struct AuthController: Sendable {
         } catch {
             var errors = FormErrors()
             switch error {
-            case .usernameTaken: errors.add("Please use a different username.", to: "username")
-            case .emailTaken: errors.add("Please use a different email address.", to: "email")
+            case .usernameTaken: errors.add(FormErrors.usernameTaken, to: "username")
+            case .emailTaken: errors.add(FormErrors.emailTaken, to: "email")
             case .store(let storeError): throw storeError
             }
-            return try renderRegister(context: context, form: form, errors: errors)
+            return try renderRegister(request: request, context: context, form: form, errors: errors)
         }
         context.flash("Congratulations, you are now a registered user!")
         return .redirect(to: "/login")
     }
 
-    private func renderRegister(context: AppRequestContext, form: FormData?, errors: FormErrors) throws -> Response {
-        _ = context.csrfToken() // starts a session for a visitor who has none
+    private func renderRegister(request: Request, context: AppRequestContext, form: FormData?, errors: FormErrors) throws -> Response {
+        let csrf = signedOutCSRF.issue(for: "/register", request: request)
         let model = RegisterPage(
-            layout: LayoutModel(title: "Register", context: context),
+            layout: LayoutModel(title: "Register", context: context, csrfToken: csrf.token),
             form: .init(
                 username: FieldModel(value: form?.echo("username") ?? "", errors: errors["username"]),
                 email: FieldModel(value: form?.echo("email") ?? "", errors: errors["email"]),
@@ -153,7 +162,9 @@ struct AuthController: Sendable {
                 password2: FieldModel(errors: errors["password2"])
             )
         )
-        return try views.page("register", model)
+        var response = try views.page("register", model)
+        if let cookie = csrf.cookie { response.setCookie(cookie) }
+        return response
     }
 }
 

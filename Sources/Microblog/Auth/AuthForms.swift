@@ -24,7 +24,9 @@ struct RegistrationForm: Sendable {
 
     static let passwordLength = 8...1024
 
-    static func validate(_ form: FormData) -> Result<RegistrationForm, FormErrors> {
+    /// Validates `form`, every field at once: a name or address someone else holds is reported beside a short
+    /// password. That look-up is advisory (a read); the ``UserRegistry`` decides at the write.
+    static func validate(_ form: FormData, against database: any Store) async throws(StoreError) -> Result<RegistrationForm, FormErrors> {
         var errors = FormErrors()
         let username = form.text("username", kind: .singleLine, required: true, errors: &errors)?
             .trimmingCharacters(in: .whitespaces)
@@ -39,6 +41,13 @@ struct RegistrationForm: Sendable {
         }
         if let password, let password2, password != password2 {
             errors.add("Field must be equal to password.", to: "password2")
+        }
+        let usernameKey = username.flatMap { errors["username"].isEmpty ? IdentityKey($0) : nil }
+        let emailKey = email.flatMap { errors["email"].isEmpty ? IdentityKey($0) : nil }
+        if usernameKey != nil || emailKey != nil {
+            let held = try await database.heldIdentityKeys(username: usernameKey, email: emailKey, exceptUserID: nil)
+            if held.username { errors.add(FormErrors.usernameTaken, to: "username") }
+            if held.email { errors.add(FormErrors.emailTaken, to: "email") }
         }
         guard let username, let email, let password, errors.isEmpty else { return .failure(errors) }
         return .success(RegistrationForm(username: username, email: email, password: password))

@@ -96,6 +96,22 @@ extension PostgresStore {
         }
     }
 
+    public func heldIdentityKeys(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
+        let logger = logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                #"""
+                SELECT EXISTS (SELECT 1 FROM "user" WHERE username_key = \#(username?.rawValue) AND id IS DISTINCT FROM \#(exceptUserID)),
+                       EXISTS (SELECT 1 FROM "user" WHERE email_key = \#(email?.rawValue) AND id IS DISTINCT FROM \#(exceptUserID))
+                """#,
+                logger: logger
+            ).collect()
+            guard let row = rows.first else { return HeldIdentityKeys(username: false, email: false) }
+            let (username, email) = try row.decode((Bool, Bool).self)
+            return HeldIdentityKeys(username: username, email: email)
+        }
+    }
+
     public func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int {
         let logger = logger
         return try await withConnection { connection in

@@ -58,6 +58,19 @@ extension SQLiteStore {
         }
     }
 
+    public func heldIdentityKeys(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
+        try await readOneStatement { db in
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT EXISTS (SELECT 1 FROM user WHERE username_key = ? AND id IS NOT ?),
+                           EXISTS (SELECT 1 FROM user WHERE email_key = ? AND id IS NOT ?)
+                    """),
+                arguments: [username?.rawValue, exceptUserID, email?.rawValue, exceptUserID]
+            )
+            return HeldIdentityKeys(username: row?[0] ?? false, email: row?[1] ?? false)
+        }
+    }
+
     /// All users holding this username key (the schema allows at most one; tests check that it holds).
     public func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int {
         try await read { db in try User.filter(User.usernameKeyColumn == key.rawValue).fetchCount(db) }

@@ -30,6 +30,10 @@ public protocol Store: Sendable {
     /// The user whose username normalises to `key`, if any.
     func user(usernameKey key: IdentityKey) async throws(StoreError) -> User?
 
+    /// Which of these keys a user other than `exceptUserID` holds (a nil key: not asked). Advisory, so that a form
+    /// shows every message at once; the ``UserRegistry`` decides at the write.
+    func heldIdentityKeys(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys
+
     /// All users holding this username key (the schema allows at most one; tests check that it holds).
     func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int
 
@@ -84,6 +88,12 @@ public protocol Store: Sendable {
         now: Date,
         _ update: @escaping @Sendable (_ subject: String, LoginFailures?) -> (LoginFailures, forgetAt: Date)?
     ) async throws(StoreError)
+}
+
+/// Which of the keys asked about another user holds.
+public struct HeldIdentityKeys: Sendable, Equatable {
+    public var username: Bool
+    public var email: Bool
 }
 
 extension Store {

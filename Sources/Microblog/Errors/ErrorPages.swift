@@ -8,13 +8,16 @@ import Logging
 ///
 /// Promises: a 500 page says "An unexpected error has occurred" and a short reference, and nothing of the
 /// error (no SQL, table names, paths or messages); the reference and the full description go to the log at
-/// ERROR. Client errors are logged at INFO without a stack. If the layout itself cannot be rendered, a static page
-/// with the same status is served. In debug mode a 500 shows a detailed page instead.
+/// ERROR. A client's mistake (a 4xx) is logged at DEBUG and counted: ``ClientErrorSummary`` writes the counts once a
+/// minute, so a scanner cannot rotate the records that matter out of the log. If the layout itself cannot be
+/// rendered, a static page with the same status is served. In debug mode a 500 shows a detailed page instead.
 public actor ErrorPages {
-    private let views: Views
+    nonisolated let views: Views
     private let debug: Bool
     /// The site's routes, to tell a wrong method (405) from an unknown path (404).
     private var routes = RouteTable()
+    /// Client errors answered since the counts were last taken, by status code.
+    private var clientErrors: [Int: Int] = [:]
 
     init(views: Views, debug: Bool) {
         self.views = views
@@ -26,6 +29,12 @@ public actor ErrorPages {
         self.routes = routes
     }
 
+    /// The client errors answered since the last call, by status code; the counts start again from zero.
+    func takeClientErrorCounts() -> [Int: Int] {
+        defer { clientErrors = [:] }
+        return clientErrors
+    }
+
     /// The response for `error`, thrown while answering `request`.
     func response(for error: any Error, request: Request, context: AppRequestContext, withLayout: Bool) -> Response {
         switch classify(error, request: request) {
@@ -35,6 +44,12 @@ public actor ErrorPages {
                 context.logger.error(
                     "Database unavailable on \(request.method) \(request.uri.path): \(storage)",
                     metadata: ["method": .string(request.method.rawValue), "path": .string(request.uri.path)]
+                )
+            } else if (400..<500).contains(pageError.status.code) {
+                clientErrors[pageError.status.code, default: 0] += 1
+                context.logger.debug(
+                    "\(pageError.status.code) \(request.method) \(request.uri.path)",
+                    metadata: ["error": "\(pageError)"]
                 )
             } else {
                 context.logger.info(
@@ -116,6 +131,9 @@ public actor ErrorPages {
             response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
         case .tooManyRequests(let seconds), .serviceUnavailable(let seconds):
             response.headers[.retryAfter] = String(seconds)
+        case .payloadTooLarge:
+            // The rest of the body is not read: the connection closes after this answer (``CloseAfterResponseHandler``).
+            response.headers[.connection] = "close"
         default:
             break
         }

@@ -93,16 +93,18 @@ struct MainController: Sendable {
     @Sendable func editProfile(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let user = context.currentUser, let userID = user.id else { return .loginRedirect(for: request) }
         let form = context.form ?? .empty
-        switch EditProfileForm.validate(form) {
+        switch try await EditProfileForm.validate(form, userID: userID, against: database) {
         case .failure(let errors):
             return try renderEditProfile(context: context, username: form.echo("username"), aboutMe: form.echo("about_me"), errors: errors)
         case .success(let fields):
             do throws(RegistryError) {
-                try await registry.updateProfile(userID: userID, username: fields.username, aboutMe: fields.aboutMe)
+                try await registry.updateProfile(
+                    userID: userID, username: fields.username, aboutMe: fields.aboutMe, currentUsername: user.username
+                )
             } catch {
                 guard error == .usernameTaken else { throw error }
                 var errors = FormErrors()
-                errors.add("Please use a different username.", to: "username")
+                errors.add(FormErrors.usernameTaken, to: "username")
                 return try renderEditProfile(context: context, username: fields.username, aboutMe: fields.aboutMe ?? "", errors: errors)
             }
             context.flash("Your changes have been saved.")

@@ -20,7 +20,9 @@ struct EditProfileForm: Sendable {
     var username: String
     var aboutMe: String?
 
-    static func validate(_ form: FormData) -> Result<EditProfileForm, FormErrors> {
+    /// Validates `form` for user `userID`, every field at once; a name another user holds is reported by an
+    /// advisory read, and the ``UserRegistry`` decides at the write.
+    static func validate(_ form: FormData, userID: Int64, against database: any Store) async throws(StoreError) -> Result<EditProfileForm, FormErrors> {
         var errors = FormErrors()
         let username = form.text("username", kind: .singleLine, required: true, errors: &errors)?
             .trimmingCharacters(in: .whitespaces)
@@ -28,6 +30,10 @@ struct EditProfileForm: Sendable {
         if let username { IdentityRules.checkUsername(username, errors: &errors) }
         if let aboutMe, aboutMe.unicodeScalars.count > 140 {
             errors.add("Field cannot be longer than 140 characters.", to: "about_me")
+        }
+        if let username, errors["username"].isEmpty,
+           try await database.heldIdentityKeys(username: IdentityKey(username), email: nil, exceptUserID: userID).username {
+            errors.add(FormErrors.usernameTaken, to: "username")
         }
         guard let username, let aboutMe, errors.isEmpty else { return .failure(errors) }
         return .success(EditProfileForm(username: username, aboutMe: aboutMe.isEmpty ? nil : aboutMe))

@@ -12,6 +12,10 @@ public struct AppRequestContext: SessionRequestContext, RequestContext {
     public var form: FormData?
     /// The client's IP address, for per-client limits.
     public let remoteAddress: String?
+    /// The messages flashed by the previous request, set by ``FlashMiddleware``; the layout shows them.
+    var flashes: [String]
+    /// Where a handler's flashed messages go, set by ``FlashMiddleware``.
+    var flashOutbox: FlashOutbox?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -19,6 +23,8 @@ public struct AppRequestContext: SessionRequestContext, RequestContext {
         sessions = .init()
         currentUser = nil
         form = nil
+        flashes = []
+        flashOutbox = nil
     }
 
     /// Form bodies are small: anything larger is a 413.

@@ -1,18 +1,37 @@
-import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
-import Logging
 import HummingbirdAuth
+import Logging
 
-/// Guards every form POST: reads the body (up to ``FormData/maximumBodySize``, else 413; a body that stops
-/// arriving is a 408), parses it (a malformed body is a 400), and compares its `csrf_token` with the session's in
-/// constant time. A missing or wrong token is the "form has expired" page and nothing else happens. The parsed
-/// form is handed on in the context.
+/// Guards every request that changes state, refusing early what it can:
+/// - a request that says it comes from another site (`Origin`, or without it `Referer`, naming another origin, or
+///   `Sec-Fetch-Site: cross-site`) is the 403 page whatever token it carries; one without these headers is judged by
+///   its token alone (older clients, scripts);
+/// - a POST that declares a body over ``FormData/maximumBodySize`` is the 413 page before a byte of it is read;
+/// - the body is read (a larger one is a 413; one that stops arriving a 408) and parsed (malformed: a 400), and its
+///   `csrf_token` must be the session's (compared in constant time) or, on a signed-out form, a valid
+///   ``SignedOutCSRF`` token for that form and this browser. Otherwise it is the "form has expired" page and
+///   nothing else happens. The parsed form is handed on in the context.
 struct CSRFMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    let signedOut: SignedOutCSRF
+    /// The forms a signed-out visitor posts, by path: the purpose their tokens are issued for.
+    let signedOutForms: Set<String>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        switch request.method {
+        case .get, .head, .options, .trace: return try await next(request, context)
+        default: break
+        }
+        if let reason = SameOrigin.crossSiteReason(request) {
+            context.logger.debug("Cross-site request refused", metadata: ["reason": .string(reason)])
+            throw PageError.forbidden
+        }
         guard request.method == .post else { return try await next(request, context) }
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > FormData.maximumBodySize {
+            throw PageError.payloadTooLarge
+        }
         var request = request
         let body: ByteBuffer
         do {
@@ -33,16 +52,21 @@ struct CSRFMiddleware: RouterMiddleware {
         } catch {
             throw PageError.badRequest
         }
-        guard let expected = context.sessions.session?.csrfToken,
-              let sent = form.raw("csrf_token"),
-              Self.constantTimeEqual(Array(expected.utf8), sent)
-        else {
-            context.logger.info("CSRF token missing or invalid")
+        guard let sent = form.raw("csrf_token"), isValid(sent, request: request, context: context) else {
+            context.logger.debug("CSRF token missing or invalid")
             throw PageError.formExpired
         }
         var context = context
         context.form = form
         return try await next(request, context)
+    }
+
+    private func isValid(_ sent: [UInt8], request: Request, context: Context) -> Bool {
+        if let expected = context.sessions.session?.csrfToken, Self.constantTimeEqual(Array(expected.utf8), sent) {
+            return true
+        }
+        let path = request.uri.path
+        return signedOutForms.contains(path) && signedOut.isValid(sent, for: path, request: request)
     }
 
     static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
@@ -51,4 +75,50 @@ struct CSRFMiddleware: RouterMiddleware {
         for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
         return difference == 0
     }
+}
+
+/// Whether a request says it was sent by another site, as browsers tell it.
+enum SameOrigin {
+    /// Why the request is cross-site, or nil when it is same-origin or says nothing (no `Origin`, `Referer` or
+    /// `Sec-Fetch-Site`).
+    static func crossSiteReason(_ request: Request) -> String? {
+        if request.headers[.secFetchSite]?.lowercased() == "cross-site" { return "Sec-Fetch-Site: cross-site" }
+        let own = request.head.authority.flatMap { Authority(parsing: "http://" + $0) }
+        if let origin = request.headers[.origin] {
+            guard let own, let theirs = Authority(parsing: origin), theirs.matches(own) else { return "Origin" }
+            return nil
+        }
+        if let referer = request.headers[.referer] {
+            guard let own, let theirs = Authority(parsing: referer), theirs.matches(own) else { return "Referer" }
+        }
+        return nil
+    }
+
+    /// The host and port of a URL; the port is the scheme's default when not given.
+    private struct Authority {
+        var scheme: String
+        var host: String
+        var port: Int?
+
+        init?(parsing text: String) {
+            guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+                  scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+            else { return nil }
+            self.scheme = scheme
+            self.host = host.lowercased()
+            self.port = components.port
+        }
+
+        /// Whether `self` (a URL a browser sent) names the server reached at `own` (the request's `Host`).
+        /// The server does not know which scheme the browser used (a proxy may end TLS), so the browser's is taken.
+        func matches(_ own: Authority) -> Bool {
+            let defaultPort = scheme == "https" ? 443 : 80
+            return host == own.host && (port ?? defaultPort) == (own.port ?? defaultPort)
+        }
+    }
+}
+
+extension HTTPField.Name {
+    /// Fetch Metadata: which site a browser says a request comes from (`same-origin`, `same-site`, `cross-site`, `none`).
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
 }

@@ -12,6 +12,8 @@ struct FormErrors: Error, Sendable, Equatable {
 
     static let required = "This field is required."
     static let invalidCharacters = "This field contains characters that are not allowed."
+    static let usernameTaken = "Please use a different username."
+    static let emailTaken = "Please use a different email address."
 }
 
 /// The kinds of text a form field may hold.

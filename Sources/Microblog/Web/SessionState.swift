@@ -1,19 +1,17 @@
 import Foundation
 
-/// What a session remembers between requests. Stored server-side; the cookie only holds its random id.
+/// What a signed-in user's session remembers between requests. Stored server-side, one row per signed-in browser,
+/// created at login and deleted at logout; the cookie only holds its random id. A signed-out visitor has none.
 public struct SessionState: Codable, Sendable, Equatable {
-    /// The logged-in user, or nil for an anonymous visitor.
-    public var userID: Int64?
+    /// The logged-in user.
+    public var userID: Int64
     /// The token every form of this session must send back as `csrf_token`.
     public var csrfToken: String
-    /// Messages to show once on the next page.
-    public var flashes: [String]
 
-    /// A fresh session with a new CSRF token.
-    public init(userID: Int64? = nil) {
+    /// A fresh session for `userID`, with a new CSRF token.
+    public init(userID: Int64) {
         self.userID = userID
         self.csrfToken = RandomToken.make()
-        self.flashes = []
     }
 }
 
@@ -23,9 +21,6 @@ enum RandomToken {
     static func make(byteCount: Int = 32) -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Data(bytes).base64URLEncodedString()
     }
 }

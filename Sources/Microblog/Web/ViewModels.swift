@@ -23,18 +23,15 @@ struct LayoutModel: Sendable {
         self.hasFlashes = !flashes.isEmpty
     }
 
-    /// Builds the layout for this request, taking (and so clearing) the session's flashed messages.
-    init(title: String?, context: AppRequestContext) {
-        let session = context.sessions.session
+    /// The layout for this request: its user, the flashed messages, and the CSRF token of the session's forms (or
+    /// `csrfToken`, the signed-out token of the page's form).
+    init(title: String?, context: AppRequestContext, csrfToken: String? = nil) {
         self.init(
             title: title,
             currentUser: context.currentUser.map { NavUser(username: $0.username, profilePath: UserPath.of($0.username)) },
-            csrfToken: session?.csrfToken ?? "",
-            flashes: session?.flashes ?? []
+            csrfToken: csrfToken ?? context.sessions.session?.csrfToken ?? "",
+            flashes: context.flashes
         )
-        if hasFlashes {
-            context.sessions.withLockedSession { $0?.flashes = [] }
-        }
     }
 }
 
@@ -99,17 +96,8 @@ enum UserPath {
 }
 
 extension AppRequestContext {
-    /// The session's CSRF token, starting a session for an anonymous visitor who is about to see a form.
-    func csrfToken() -> String {
-        if let token = sessions.session?.csrfToken { return token }
-        let session = SessionState()
-        sessions.createSession(session)
-        return session.csrfToken
-    }
-
     /// Shows `message` once on the next page.
     func flash(_ message: String) {
-        if sessions.session == nil { sessions.createSession(SessionState()) }
-        sessions.withLockedSession { $0?.flashes.append(message) }
+        flashOutbox?.append(message)
     }
 }

@@ -26,6 +26,22 @@ struct AuthControllerTests {
         }
     }
 
+    @Test("Every error of a registration at once: a taken name and address beside a short password", arguments: Backend.all)
+    func allErrorsAtOnce(backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
+        defer { env.removeFiles() }
+        try await env.withApp { client in
+            #expect(try await Browser(client).register("susan").status == .found)
+            let visitor = Browser(client)
+            let page = try await visitor.register("SUSAN", email: "Susan@Example.com", password: "short")
+            #expect(page.status == .ok)
+            for message in ["Please use a different username.", "Please use a different email address.", "Field must be between 8 and 1024 characters long."] {
+                #expect(page.contains(message), "\(message)")
+            }
+        }
+        #expect(try await env.withStore { try await StoreBackdoor.userCount($0) } == 1)
+    }
+
     @Test("Registration form errors re-render the form at 200 with the tutorial's messages", arguments: Backend.all)
     func registrationValidation(backend: Backend) async throws {
         let env = try await TestEnvironment(backend)
@@ -107,16 +123,23 @@ struct AuthControllerTests {
         }
     }
 
-    @Test("A session cookie is HttpOnly and SameSite=Lax", arguments: Backend.all)
+    @Test("The session cookie (set at login) and the signed-out form's cookie are HttpOnly and SameSite=Lax", arguments: Backend.all)
     func cookieAttributes(backend: Backend) async throws {
         let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withApp { client in
-            let page = try await client.executeRequest(uri: "/login", method: .get, headers: [:], body: nil)
-            let cookie = try #require(page.headers[values: .setCookie].first { $0.hasPrefix("session=") })
-            #expect(cookie.contains("HttpOnly"))
-            #expect(cookie.contains("SameSite=Lax"))
-            #expect(!cookie.contains("Secure"))
+            let browser = Browser(client)
+            #expect(try await browser.register("alice").status == .found)
+            let form = try await client.executeRequest(uri: "/login", method: .get, headers: [:], body: nil)
+            #expect(!form.headers[values: .setCookie].contains { $0.hasPrefix("session=") }, "no session before login")
+            let nonce = try #require(form.headers[values: .setCookie].first { $0.hasPrefix("\(SignedOutCSRF.cookieName)=") })
+            let login = try await browser.login("alice")
+            let session = try #require(login.headers[values: .setCookie].first { $0.hasPrefix("session=") })
+            for cookie in [nonce, session] {
+                #expect(cookie.contains("HttpOnly"))
+                #expect(cookie.contains("SameSite=Lax"))
+                #expect(!cookie.contains("Secure"))
+            }
         }
     }
 

@@ -27,6 +27,7 @@ struct StorageFaultTests {
             let postToken = try await owner.csrfToken(from: "/index")
 
             let filler = try disk.fill()
+            try await SignedOutTests.expectForms(Browser(live))
             let registration = try await writer.post("/register", [
                 ("csrf_token", registerToken), ("username", "latecomer"), ("email", "late@example.com"),
                 ("password", "late-password"), ("password2", "late-password"),
@@ -76,8 +77,7 @@ extension StorageFaultTests {
             try await browser.signUp("reader")
             let posted = try await browser.post("/index", [("post", "written while writable")])
             #expect(posted.status == .found)
-            // Follows the redirect, as a browser does: showing the flashed message takes it out of the session
-            // (a write), which must not wait for the read-only server.
+            // Follows the redirect, as a browser does, so the flashed message is shown and its cookie deleted.
             #expect(try await browser.get("/index").status == .ok)
             return browser
         }
@@ -87,6 +87,7 @@ extension StorageFaultTests {
         let readOnly = try await ServerProcess.start(environment: environment, workingDirectory: env.directory, unprivilegedUser: Self.nobody)
         defer { readOnly.stop() }
         try await LiveClient.with(port: readOnly.port) { live in
+            try await SignedOutTests.expectForms(Browser(live))
             let reader = Browser(live)
             for name in ["session", "remember_token"] { reader.setCookie(name, browser.cookie(name)) }
             let home = try await reader.get("/index")

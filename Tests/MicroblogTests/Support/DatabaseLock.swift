@@ -3,16 +3,18 @@ import Logging
 import PostgresNIO
 @testable import Microblog
 
-/// Another client of a test's database holding the lock that a new post needs, as another process would: on
-/// SQLite the write lock (``WriteLockHolder``), on PostgreSQL an open transaction holding `LOCK TABLE post IN
-/// EXCLUSIVE MODE` (others may still read the table, no one may write it).
+/// Another client of a test's database holding the lock that a write needs, as another process would: on
+/// SQLite the write lock (``WriteLockHolder``), on PostgreSQL an open transaction holding `LOCK TABLE <table> IN
+/// EXCLUSIVE MODE` on one table (`post` unless told; others may still read it, no one may write it).
 actor DatabaseLock {
     private let env: TestEnvironment
+    private let table: String
     private var sqlite: WriteLockHolder?
     private var postgres: PostgresConnection?
 
-    init(_ env: TestEnvironment) {
+    init(_ env: TestEnvironment, table: String = "post") {
         self.env = env
+        self.table = table
     }
 
     func take() async throws {
@@ -23,7 +25,7 @@ actor DatabaseLock {
         let logger = Logger(label: "test-lock")
         let connection = try await PostgresStore.connectDirectly(settings, logger: logger)
         try await connection.query("BEGIN", logger: logger)
-        try await connection.query("LOCK TABLE post IN EXCLUSIVE MODE", logger: logger)
+        try await connection.query("LOCK TABLE \(unescaped: table) IN EXCLUSIVE MODE", logger: logger)
         postgres = connection
     }
 

@@ -46,4 +46,35 @@ enum StoreBackdoor {
             return -1
         }
     }
+
+    /// The number of rows in every table of the schema, by table name.
+    static func rowCounts(_ store: any Store) async throws -> [String: Int] {
+        switch store {
+        case let sqlite as SQLiteStore:
+            return try await sqlite.read { db in
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                var counts: [String: Int] = [:]
+                for table in tables {
+                    counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"\(table)\"") ?? 0
+                }
+                return counts
+            }
+        case let postgres as PostgresStore:
+            let logger = postgres.logger
+            return try await postgres.withConnection { connection in
+                var tables: [String] = []
+                for try await name in try await connection.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", logger: logger)
+                    .decode(String.self) { tables.append(name) }
+                var counts: [String: Int] = [:]
+                for table in tables {
+                    let rows = try await connection.query("SELECT count(*) FROM \"\(unescaped: table)\"", logger: logger)
+                    for try await count in rows.decode(Int.self) { counts[table] = count }
+                }
+                return counts
+            }
+        default:
+            Issue.record("no raw access to \(type(of: store))")
+            return [:]
+        }
+    }
 }

@@ -1,0 +1,99 @@
+import Crypto
+import Foundation
+import Hummingbird
+import NIOConcurrencyHelpers
+
+/// Messages shown once on the next page ("Your changes have been saved."), carried in a signed, short-lived
+/// cookie instead of a stored row, so that no visitor, signed in or not, is written for because of them.
+///
+/// The cookie is `<expiry>.<messages>.<HMAC>` (base64url), keyed with a key derived from `SECRET_KEY`: a client can
+/// drop it, but cannot make the site show text of its own.
+struct FlashCookie: Sendable {
+    static let cookieName = "flash"
+    /// Long enough to follow a redirect, short enough not to greet a visitor days later.
+    static let lifetime: Duration = .seconds(300)
+
+    private let key: SymmetricKey
+    private let secureCookies: Bool
+
+    init(secretKey: String, secureCookies: Bool) {
+        key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: Data(secretKey.utf8)),
+            info: Data("microblog flash".utf8),
+            outputByteCount: 32
+        )
+        self.secureCookies = secureCookies
+    }
+
+    /// The messages the request's cookie carries; empty when it has none, or one that is expired or not ours.
+    func messages(in request: Request, now: Date = Date()) -> [String] {
+        guard let value = request.cookies[Self.cookieName]?.value, value.utf8.count <= 2048 else { return [] }
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let expiry = Int64(parts[0]), expiry > Int64(now.timeIntervalSince1970),
+              let text = Data(base64URL: parts[1].utf8), let mac = Data(base64URL: parts[2].utf8),
+              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.message(expiry, text), using: key)
+        else { return [] }
+        return String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    /// The cookie carrying `messages` (each one line).
+    func cookie(for messages: [String], now: Date = Date()) -> Cookie {
+        let expiry = Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds
+        let text = Data(messages.joined(separator: "\n").utf8)
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: key))
+        let value = "\(expiry).\(text.base64URLEncodedString()).\(mac.base64URLEncodedString())"
+        return cookie(value: value, maxAge: Int(Self.lifetime.components.seconds))
+    }
+
+    /// A cookie that deletes the flash cookie in the browser.
+    var expiredCookie: Cookie { cookie(value: "", maxAge: 0) }
+
+    private func cookie(value: String, maxAge: Int) -> Cookie {
+        Cookie(name: Self.cookieName, value: value, maxAge: maxAge, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    private static func message(_ expiry: Int64, _ text: Data) -> Data {
+        Data("\(expiry)\n".utf8) + text
+    }
+}
+
+/// The messages a handler flashes for the next page; read by ``FlashMiddleware`` once the response is made.
+final class FlashOutbox: Sendable {
+    private let box = NIOLockedValueBox<[String]>([])
+
+    func append(_ message: String) {
+        box.withLockedValue { $0.append(message) }
+    }
+
+    var messages: [String] { box.withLockedValue { $0 } }
+}
+
+/// Hands the flashed messages a request brings to the page (``AppRequestContext/flashes``) and carries the ones
+/// its handler flashes to the next: a page in the layout shows the messages, so its response deletes the cookie;
+/// a redirect keeps them for the page it leads to.
+struct FlashMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let cookies: FlashCookie
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.flashes = cookies.messages(in: request)
+        let outbox = FlashOutbox()
+        context.flashOutbox = outbox
+        let incoming = context.flashes
+        var response = try await next(request, context)
+        let shown = Self.showsLayout(response)
+        let pending = (shown ? [] : incoming) + outbox.messages
+        if !pending.isEmpty, pending != incoming {
+            response.setCookie(cookies.cookie(for: pending))
+        } else if pending.isEmpty, request.cookies[FlashCookie.cookieName]?.value.isEmpty == false {
+            response.setCookie(cookies.expiredCookie)
+        }
+        return response
+    }
+
+    /// An HTML page (not a redirect): every such page of the site is rendered in the layout, which lists the flashes.
+    private static func showsLayout(_ response: Response) -> Bool {
+        !(300..<400).contains(response.status.code) && response.headers[.contentType]?.hasPrefix("text/html") == true
+    }
+}

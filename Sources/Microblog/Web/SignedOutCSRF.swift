@@ -1,0 +1,99 @@
+import Crypto
+import Foundation
+import Hummingbird
+
+/// CSRF tokens for the forms a signed-out visitor posts (login, registration), kept nowhere on the server.
+///
+/// A signed double-submit token: the browser holds a random value in its own `HttpOnly; SameSite=Lax` cookie,
+/// and the form carries `<expiry>.<HMAC>` over that value, the form's purpose (its path) and the expiry, keyed
+/// with a key derived from `SECRET_KEY`. Showing a signed-out form therefore writes nothing, and a token is worth
+/// nothing in another browser, for another form, after its expiry or under another `SECRET_KEY`.
+struct SignedOutCSRF: Sendable {
+    static let cookieName = "csrf_nonce"
+    /// How long a signed-out form stays valid once shown (Flask-WTF's default).
+    static let lifetime: Duration = .seconds(3600)
+
+    private let key: SymmetricKey
+    private let secureCookies: Bool
+
+    init(secretKey: String, secureCookies: Bool) {
+        key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: Data(secretKey.utf8)),
+            info: Data("microblog signed-out CSRF".utf8),
+            outputByteCount: 32
+        )
+        self.secureCookies = secureCookies
+    }
+
+    /// A token for the form at `purpose`, bound to the browser's value; and the cookie to set when the browser
+    /// has none yet (or sent one that is not of our making).
+    func issue(for purpose: String, request: Request, now: Date = Date()) -> (token: String, cookie: Cookie?) {
+        if let nonce = Self.nonce(in: request) {
+            return (token(for: purpose, nonce: nonce, now: now), nil)
+        }
+        let nonce = RandomToken.make()
+        let cookie = Cookie(name: Self.cookieName, value: nonce, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+        return (token(for: purpose, nonce: nonce, now: now), cookie)
+    }
+
+    /// Whether `sent` is a token this server issued for `purpose` to the browser that sent `request`, and not expired.
+    func isValid(_ sent: [UInt8], for purpose: String, request: Request, now: Date = Date()) -> Bool {
+        guard let nonce = Self.nonce(in: request), sent.count <= 128,
+              let dot = sent.firstIndex(of: UInt8(ascii: ".")),
+              let expiry = Int64(String(decoding: sent[..<dot], as: UTF8.self)),
+              expiry > Int64(now.timeIntervalSince1970),
+              expiry <= Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds,
+              let mac = Data(base64URL: sent[(dot + 1)...])
+        else { return false }
+        // swift-crypto compares in constant time.
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.message(purpose, expiry, nonce), using: key)
+    }
+
+    func token(for purpose: String, nonce: String, now: Date) -> String {
+        let expiry = Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds
+        let mac = HMAC<SHA256>.authenticationCode(for: Self.message(purpose, expiry, nonce), using: key)
+        return "\(expiry).\(Data(mac).base64URLEncodedString())"
+    }
+
+    private static func message(_ purpose: String, _ expiry: Int64, _ nonce: String) -> Data {
+        Data("\(purpose)\n\(expiry)\n\(nonce)".utf8)
+    }
+
+    /// The browser's value, if it has one of the shape this server makes (43 base64url characters).
+    private static func nonce(in request: Request) -> String? {
+        guard let value = request.cookies[cookieName]?.value, value.utf8.count == 43,
+              value.utf8.allSatisfy(Data.isBase64URLByte)
+        else { return nil }
+        return value
+    }
+}
+
+extension Data {
+    /// base64url without padding (RFC 4648 section 5), as cookies and form fields carry it.
+    func base64URLEncodedString() -> String {
+        base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Decodes base64url without padding; nil for any other byte.
+    init?(base64URL bytes: some Collection<UInt8>) {
+        guard bytes.allSatisfy(Self.isBase64URLByte) else { return nil }
+        var text = String(decoding: bytes, as: UTF8.self)
+            .replacingOccurrences(of: "-", with: "+")
+            .replacingOccurrences(of: "_", with: "/")
+        text += String(repeating: "=", count: (4 - text.utf8.count % 4) % 4)
+        self.init(base64Encoded: text)
+    }
+
+    static func isBase64URLByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default:
+            false
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+import Testing
+@testable import Microblog
+
+/// A client's mistakes do not fill the log: each is a DEBUG record, and their counts are one INFO line a minute.
+@Suite("Client errors in the log")
+struct ClientErrorLogTests {
+    @Test("After an ERROR, 10,000 requests for unknown URLs leave the ERROR and 'Microblog startup' in logs/microblog.log*")
+    func scanKeepsTheRecordsThatMatter() async throws {
+        var env = try TestEnvironment()
+        defer { env.removeFiles() }
+        env.databaseFaults = DatabaseFaults(betweenPostWrites: { throw InjectedFault() })
+        let configuration = LogConfiguration(directory: env.directory.appendingPathComponent("logs").path)
+        let environment = env
+
+        try await withRunningSink(configuration) { sink in
+            let app = try await buildApplication(
+                configuration: environment.configuration,
+                dependencies: AppDependencies(logger: sinkLogger(sink), databaseFaults: environment.databaseFaults)
+            )
+            try await app.test(.router) { client in
+                // Given an ERROR record in the log
+                let browser = Browser(client)
+                try await browser.signUp("alice")
+                #expect(try await browser.post("/index", [("post", "boom")]).status == .internalServerError)
+
+                // When a scanner asks for 10,000 unknown URLs (and a few wrong methods)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for lane in 0..<4 {
+                        group.addTask {
+                            for index in stride(from: lane, to: 10_000, by: 4) {
+                                let status = try await client.executeRequest(uri: "/wp-admin/\(index).php", method: .get, headers: [:], body: nil).status
+                                if status != .notFound { Issue.record("\(index): \(status)") }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(try await client.executeRequest(uri: "/logout", method: .get, headers: [:], body: nil).status == .methodNotAllowed)
+            }
+        }
+
+        // Then the records that matter are still there, and the scan is one summary line
+        let files = try FileManager.default.contentsOfDirectory(atPath: configuration.directory).filter { $0.hasPrefix("microblog.log") }
+        let lines = files.flatMap { readLines(configuration.directory + "/" + $0) }
+        #expect(lines.contains { $0.contains(" INFO: Microblog startup") }, "\(files)")
+        #expect(lines.contains { $0.contains(" ERROR: Exception on POST /index") })
+        #expect(!lines.contains { $0.contains("/wp-admin/") }, "no line per unknown URL")
+        let summaries = lines.filter { $0.contains(" INFO: Client errors in the last 60 seconds:") }
+        #expect(summaries.count == 1, "\(summaries)")
+        #expect(summaries.first?.contains("404 x 10000, 405 x 1") == true, "\(summaries)")
+    }
+
+    @Test("The summary line lists the counts by status, and nothing when there were none")
+    func summaryLine() {
+        #expect(ClientErrorSummary.line([404: 3, 400: 1, 429: 12], interval: .seconds(60))
+            == "Client errors in the last 60 seconds: 400 x 1, 404 x 3, 429 x 12")
+        #expect(ClientErrorSummary.line([:], interval: .seconds(60)) == nil)
+    }
+}
