@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Logging
 import SystemPackage
 
 /// The server's settings, read once at start from the environment and an optional `.env` file, with the
@@ -36,6 +37,10 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var log: LogConfiguration
     /// Error mail to the admins (`MAIL_SERVER`, ...); nil when `MAIL_SERVER` is not set.
     public var mail: MailConfiguration?
+    /// The port of the Prometheus listener (`METRICS_PORT`); nil (unset): no metrics listener.
+    public var metricsPort: Int?
+    /// The address of the Prometheus listener (`METRICS_HOST`, 127.0.0.1).
+    public var metricsHost: String
 
     /// The mail configuration in force: none in debug mode, as in the tutorial.
     public var effectiveMail: MailConfiguration? { debug ? nil : mail }
@@ -56,10 +61,14 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         busyTimeout: Duration = .seconds(5),
         limits: ConnectionLimits = ConnectionLimits(),
         log: LogConfiguration = LogConfiguration(),
-        mail: MailConfiguration? = nil
+        mail: MailConfiguration? = nil,
+        metricsPort: Int? = nil,
+        metricsHost: String = "127.0.0.1"
     ) {
         self.log = log
         self.mail = mail
+        self.metricsPort = metricsPort
+        self.metricsHost = metricsHost
         self.secretKey = secretKey
         self.databasePath = databasePath
         self.postgres = postgres
@@ -154,10 +163,18 @@ extension AppConfiguration {
                 trustedCAFile: reader.string(forKey: "MAIL_CA_FILE")
             )
         }
+        var level = Logger.Level.info
+        if let text = reader.string(forKey: "LOG_LEVEL") {
+            guard let given = Logger.Level(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw .invalidValue(name: "LOG_LEVEL", value: text)
+            }
+            level = given
+        }
         let log = LogConfiguration(
             directory: reader.string(forKey: "LOG_DIR") ?? "logs",
             maxBytes: try int("LOG_MAX_BYTES", 10240, 0...Int(Int32.max)),
-            backupCount: try int("LOG_BACKUP_COUNT", 10, 0...1000)
+            backupCount: try int("LOG_BACKUP_COUNT", 10, 0...1000),
+            level: level
         )
         let databaseURL = reader.string(forKey: "DATABASE_URL", isSecret: true) ?? "app.db"
         var databasePath = databaseURL
@@ -192,7 +209,9 @@ extension AppConfiguration {
                 bodyTimeout: .seconds(try int("REQUEST_BODY_TIMEOUT", 30, 1...3600))
             ),
             log: log,
-            mail: mail
+            mail: mail,
+            metricsPort: reader.string(forKey: "METRICS_PORT") == nil ? nil : try int("METRICS_PORT", 0, 0...65535),
+            metricsHost: reader.string(forKey: "METRICS_HOST") ?? "127.0.0.1"
         )
     }
 

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdAuth
 import HummingbirdCore
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// What the composition root needs besides configuration: the logger, and the fault and race hooks tests
@@ -15,15 +16,19 @@ public struct AppDependencies: Sendable {
     public var services: [any Service]
     /// Limits on failed logins (the records live in the store).
     public var loginThrottle: LoginThrottle.Policy
+    /// Where the application's metrics are kept; the metrics listener serves it when `METRICS_PORT` is set.
+    public var prometheus: PrometheusCollectorRegistry
 
     public init(
         logger: Logger = Logger(label: "microblog"),
         databaseFaults: DatabaseFaults = .none,
         registryHooks: RegistryHooks = .none,
         services: [any Service] = [],
-        loginThrottle: LoginThrottle.Policy = LoginThrottle.Policy()
+        loginThrottle: LoginThrottle.Policy = LoginThrottle.Policy(),
+        prometheus: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
     ) {
         self.loginThrottle = loginThrottle
+        self.prometheus = prometheus
         self.logger = logger
         self.databaseFaults = databaseFaults
         self.registryHooks = registryHooks
@@ -39,10 +44,11 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     try configuration.checkDebugAddress()
     let logger = dependencies.logger
+    let metrics = AppMetrics(factory: PrometheusMetricsFactory.microblog(registry: dependencies.prometheus))
     let database: any Store
     var services = dependencies.services
     if let postgres = configuration.postgres {
-        let store = try await PostgresStore.open(postgres, logger: logger, faults: dependencies.databaseFaults)
+        let store = try await PostgresStore.open(postgres, logger: logger, faults: dependencies.databaseFaults, metrics: metrics)
         // First in the list: services stop in reverse order, so the pool closes after the server and the log sink.
         services.insert(store.service, at: 0)
         database = store
@@ -57,8 +63,15 @@ public func buildApplication(
         }
         database = store
     }
-    let pages = ErrorPages(views: try await Views.load(), debug: configuration.debug)
-    let router = try await buildRouter(configuration: configuration, database: database, pages: pages, dependencies: dependencies)
+    let pages = ErrorPages(views: try await Views.load(), debug: configuration.debug, metrics: metrics)
+    let router = try await buildRouter(
+        configuration: configuration, database: database, pages: pages, metrics: metrics, dependencies: dependencies
+    )
+    if let port = configuration.metricsPort {
+        services.append(MetricsListener.application(
+            registry: dependencies.prometheus, host: configuration.metricsHost, port: port, logger: logger
+        ))
+    }
     // Last in the list: stopped before the log sink, so its final summary is written.
     services.append(ClientErrorSummary(pages: pages, interval: .seconds(60), logger: logger))
     var app = Application(
@@ -69,6 +82,10 @@ public func buildApplication(
             serverName: "Microblog",
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.limits.maxConnections, logger: logger)
         ),
+        onServerRunning: { channel in
+            // After the bind: with PORT=0 this is the port the kernel chose.
+            logger.info("Microblog listening on http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")
+        },
         logger: logger
     )
     app.addServices(services)
@@ -93,10 +110,11 @@ func buildRouter(
     configuration: AppConfiguration,
     database: any Store,
     pages: ErrorPages,
+    metrics: AppMetrics,
     dependencies: AppDependencies
 ) async throws -> Router<AppRequestContext> {
     let views = pages.views
-    let registry = UserRegistry(database: database, hooks: dependencies.registryHooks)
+    let registry = UserRegistry(database: database, hooks: dependencies.registryHooks, metrics: metrics)
     let passwords = PasswordHasher(cost: configuration.bcryptCost)
     let sessionCookieName = "session"
     let sessionStorage = SessionStorage<SessionState>(
@@ -117,8 +135,10 @@ func buildRouter(
 
     var routes = RouteTable()
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // Middleware order: request log -> security headers -> fallback error pages -> session (a store failure while loading it is a 503)
-    // -> current user -> flashed messages -> error pages in the layout -> CSRF -> routes.
+    // Middleware order: request metrics -> request log -> security headers -> fallback error pages -> session (a store
+    // failure while loading it is a 503) -> current user -> flashed messages -> error pages in the layout -> CSRF -> routes.
+    // Requests are counted and timed through swift-metrics' global factory (the server bootstraps Prometheus).
+    router.add(middleware: MetricsMiddleware())
     // Each request at DEBUG: at the default INFO the 10 KiB log file keeps what matters (errors), not traffic.
     router.add(middleware: LogRequestsMiddleware(.debug, includeHeaders: .none))
     router.add(middleware: SecurityHeadersMiddleware())
@@ -126,7 +146,7 @@ func buildRouter(
     router.add(middleware: StoreSessionMiddleware(
         sessions: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration)
     ))
-    router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe))
+    router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe, metrics: metrics))
     router.add(middleware: FlashMiddleware(cookies: FlashCookie(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies)))
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: true))
     router.add(middleware: CSRFMiddleware(signedOut: signedOutCSRF, signedOutForms: AuthController.signedOutForms))
@@ -139,10 +159,12 @@ func buildRouter(
         rememberMe: rememberMe,
         sessionStorage: sessionStorage,
         throttle: LoginThrottle(policy: dependencies.loginThrottle, store: database),
-        signedOutCSRF: signedOutCSRF
+        signedOutCSRF: signedOutCSRF,
+        metrics: metrics
     ).addRoutes(to: router, routes: &routes)
     MainController(database: database, registry: registry, views: views, postsPerPage: configuration.postsPerPage)
         .addRoutes(to: router, routes: &routes)
+    HealthController(database: database).addRoutes(to: router, routes: &routes)
     await pages.setRoutes(routes)
     return router
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Hummingbird
 import Logging
@@ -13,6 +14,7 @@ struct AuthController: Sendable {
     let sessionStorage: SessionStorage<SessionState>
     let throttle: LoginThrottle
     let signedOutCSRF: SignedOutCSRF
+    let metrics: AppMetrics
 
     /// The forms a signed-out visitor posts, by path; their CSRF tokens are ``SignedOutCSRF`` tokens.
     static let signedOutForms: Set<String> = ["/login", "/register"]
@@ -51,6 +53,7 @@ struct AuthController: Sendable {
         if let seconds = try await throttle.retryAfter(subjects) {
             // A client's mistake like any other: counted in the error pages' summary, not a line per attempt.
             context.logger.debug("Login throttled")
+            metrics.loginThrottled.increment()
             throw PageError.tooManyRequests(retryAfterSeconds: seconds)
         }
         let user = try await database.user(usernameKey: IdentityKey(fields.username))
@@ -71,6 +74,7 @@ struct AuthController: Sendable {
             _ = try? await sessionStorage.delete(request: request)
         }
         context.sessions.createSession(SessionState(userID: userID))
+        metrics.sessionsCreated.increment()
         var response = Response.redirect(to: SafeRedirect.target(request.uri.queryParameters["next"].map(String.init)))
         if fields.rememberMe {
             response.setCookie(try await rememberMe.issue(for: userID))
@@ -128,7 +132,7 @@ struct AuthController: Sendable {
         if context.currentUser != nil { return .redirect(to: "/index") }
         let form = context.form ?? FormData.empty
         let fields: RegistrationForm
-        switch try await RegistrationForm.validate(form, against: database) {
+        switch try await RegistrationForm.validate(form, against: registry) {
         case .failure(let errors):
             return try renderRegister(request: request, context: context, form: form, errors: errors)
         case .success(let valid):

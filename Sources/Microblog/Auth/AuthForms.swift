@@ -26,7 +26,7 @@ struct RegistrationForm: Sendable {
 
     /// Validates `form`, every field at once: a name or address someone else holds is reported beside a short
     /// password. That look-up is advisory (a read); the ``UserRegistry`` decides at the write.
-    static func validate(_ form: FormData, against database: any Store) async throws(StoreError) -> Result<RegistrationForm, FormErrors> {
+    static func validate(_ form: FormData, against registry: UserRegistry) async throws(StoreError) -> Result<RegistrationForm, FormErrors> {
         var errors = FormErrors()
         let username = form.text("username", kind: .singleLine, required: true, errors: &errors)?
             .trimmingCharacters(in: .whitespaces)
@@ -45,7 +45,7 @@ struct RegistrationForm: Sendable {
         let usernameKey = username.flatMap { errors["username"].isEmpty ? IdentityKey($0) : nil }
         let emailKey = email.flatMap { errors["email"].isEmpty ? IdentityKey($0) : nil }
         if usernameKey != nil || emailKey != nil {
-            let held = try await database.heldIdentityKeys(username: usernameKey, email: emailKey, exceptUserID: nil)
+            let held = try await registry.lookUp(username: usernameKey, email: emailKey, exceptUserID: nil)
             if held.username { errors.add(FormErrors.usernameTaken, to: "username") }
             if held.email { errors.add(FormErrors.emailTaken, to: "email") }
         }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import NIOCore
@@ -18,6 +19,8 @@ public struct PostgresStore: Store {
     let logger: Logger
     /// Test-only hooks called inside write transactions; empty in production.
     let faults: DatabaseFaults
+    /// The pool's connections leased right now.
+    let connectionsInUse: Meter
 
     /// The pool's background work: run it as a service for as long as the store is used.
     public var service: any Service { client }
@@ -27,7 +30,8 @@ public struct PostgresStore: Store {
     public static func open(
         _ settings: PostgresSettings,
         logger: Logger,
-        faults: DatabaseFaults = .none
+        faults: DatabaseFaults = .none,
+        metrics: AppMetrics = .none
     ) async throws(StoreError) -> PostgresStore {
         try await migrate(settings, logger: logger)
         var configuration: PostgresClient.Configuration
@@ -52,7 +56,9 @@ public struct PostgresStore: Store {
         configuration.options.connectTimeout = settings.connectTimeout
         configuration.options.additionalStartupParameters = Self.startupParameters(settings)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return PostgresStore(client: client, settings: settings, logger: logger, faults: faults)
+        return PostgresStore(
+            client: client, settings: settings, logger: logger, faults: faults, connectionsInUse: metrics.databaseConnectionsInUse
+        )
     }
 
     /// Session settings sent when each connection opens: a statement never outlives the call's timeout, and on
@@ -77,9 +83,9 @@ public struct PostgresStore: Store {
         line: UInt = #line,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StoreError) -> T {
-        let client = client
+        let (client, inUse) = (client, connectionsInUse)
         do {
-            return try await bounded { try await client.withConnection { try await body($0) } }
+            return try await bounded { try await client.withConnection { connection in try await Self.leased(inUse) { try await body(connection) } } }
         } catch {
             throw StoreError(postgres: error, location: "\(file):\(line)")
         }
@@ -91,11 +97,11 @@ public struct PostgresStore: Store {
         line: UInt = #line,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StoreError) -> T {
-        let (client, logger) = (client, logger)
+        let (client, logger, inUse) = (client, logger, connectionsInUse)
         do {
             return try await bounded {
                 try await client.withConnection { connection in
-                    try await connection.withTransaction(logger: logger) { try await body($0) }
+                    try await Self.leased(inUse) { try await connection.withTransaction(logger: logger) { try await body($0) } }
                 }
             }
         } catch {
@@ -103,11 +109,26 @@ public struct PostgresStore: Store {
         }
     }
 
-    /// Runs `operation`, or throws `.unavailable(.unreachable)` once ``PostgresSettings/queryTimeout`` passes,
+    /// Runs `operation`, or throws `.unavailable(.timedOut)` once ``PostgresSettings/queryTimeout`` passes,
     /// without waiting for the operation any longer (a query to a host that vanished would wait for TCP): it is
     /// cancelled and ends in the background, a wait for a connection at once, a statement at `statement_timeout`,
     /// a connection nobody answers when the pool closes it.
+    /// Reads the schema on a pooled connection.
+    public func checkHealth() async throws(StoreError) {
+        let logger = logger
+        try await withConnection { connection in
+            _ = try await connection.query("SELECT count(*) FROM pg_catalog.pg_tables", logger: logger).collect()
+        }
+    }
+
+    /// Runs `body` while a connection is leased, counted in `inUse`.
+    private static func leased<T>(_ inUse: Meter, _ body: () async throws -> T) async throws -> T {
+        inUse.increment()
+        defer { inUse.decrement() }
+        return try await body()
+    }
+
     private func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withDeadline(settings.queryTimeout, throwing: StoreError.unavailable(.unreachable), operation)
+        try await withDeadline(settings.queryTimeout, throwing: StoreError.unavailable(.timedOut), operation)
     }
 }

@@ -83,6 +83,14 @@ public struct SQLiteStore: Store {
         }
     }
 
+    /// Reads the schema on a read connection; a file deleted or replaced under the server is `.moved`.
+    public func checkHealth() async throws(StoreError) {
+        try await readOneStatement { db in
+            if Self.fileHasMoved(db) { throw StoreError.unavailable(.moved) }
+            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
+        }
+    }
+
     /// Whether the database file was deleted, renamed or replaced since the connection opened it.
     private static func fileHasMoved(_ db: Database) -> Bool {
         var moved: Int32 = 0

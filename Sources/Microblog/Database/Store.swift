@@ -10,6 +10,9 @@ import Foundation
 ///   an engine that cannot serve now becomes ``StoreError/unavailable(_:)`` (a 503). The engine's own errors
 ///   never travel further up, so controllers, the registry and the error pages do not know which engine runs.
 public protocol Store: Sendable {
+    /// Returns once the database has answered a trivial read of its schema; throws when it cannot serve.
+    func checkHealth() async throws(StoreError)
+
     // MARK: Users
 
     /// Inserts a user, checking inside the transaction that neither key is held.

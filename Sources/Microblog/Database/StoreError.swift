@@ -26,8 +26,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case readOnly
         case full
         case moved
-        /// The database server cannot be reached, or did not answer in time (PostgreSQL).
+        /// The database server cannot be reached (PostgreSQL).
         case unreachable
+        /// The database server did not answer within the query timeout (PostgreSQL).
+        case timedOut
     }
 
     public var description: String {
@@ -37,7 +39,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(.readOnly): "the database is read-only or cannot be opened for writing"
         case .unavailable(.full): "the disk is full or the database file cannot be written"
         case .unavailable(.moved): "the database file was moved or deleted while the server runs"
-        case .unavailable(.unreachable): "the database server cannot be reached or did not answer in time"
+        case .unavailable(.unreachable): "the database server cannot be reached"
+        case .unavailable(.timedOut): "the database server did not answer in time"
         case .notADatabase: "the file is not a microblog SQLite database (or is corrupt); refusing to use it"
         case .failure(let detail, _): "database failure: \(detail)"
         }

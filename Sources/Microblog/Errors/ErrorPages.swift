@@ -18,10 +18,12 @@ public actor ErrorPages {
     private var routes = RouteTable()
     /// Client errors answered since the counts were last taken, by status code.
     private var clientErrors: [Int: Int] = [:]
+    private let metrics: AppMetrics
 
-    init(views: Views, debug: Bool) {
+    init(views: Views, debug: Bool, metrics: AppMetrics) {
         self.views = views
         self.debug = debug
+        self.metrics = metrics
     }
 
     /// Sets the routes once the controllers have added them.
@@ -39,6 +41,7 @@ public actor ErrorPages {
     func response(for error: any Error, request: Request, context: AppRequestContext, withLayout: Bool) -> Response {
         switch classify(error, request: request) {
         case .client(let pageError):
+            metrics.errorPage(status: pageError.status.code, unavailable: Self.unavailability(error))
             if let storage = Self.storageFault(error) {
                 // Not the client's fault, and not a bug either: the operator must act (disk, permissions, file).
                 context.logger.error(
@@ -59,6 +62,7 @@ public actor ErrorPages {
             }
             return clientErrorPage(pageError, context: context, withLayout: withLayout)
         case .fault:
+            metrics.errorPage(status: 500)
             let reference = Self.makeReference()
             context.logger.error(
                 "Exception on \(request.method) \(request.uri.path)",
@@ -106,10 +110,16 @@ public actor ErrorPages {
 
     /// A storage condition an operator must fix (read-only, full, moved); a busy database is only load.
     private static func storageFault(_ error: any Error) -> StoreError? {
+        guard let reason = unavailability(error), reason != .busy else { return nil }
+        return .unavailable(reason)
+    }
+
+    /// Why the store could not serve, when that is what `error` says.
+    private static func unavailability(_ error: any Error) -> StoreError.Unavailability? {
         var store = error as? StoreError
         if case .store(let inner) = error as? RegistryError { store = inner }
-        guard case .unavailable(let reason) = store, reason != .busy else { return nil }
-        return store
+        guard case .unavailable(let reason) = store else { return nil }
+        return reason
     }
 
     private static func pageError(for error: StoreError) -> PageError? {

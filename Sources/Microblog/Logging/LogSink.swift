@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
@@ -29,6 +30,7 @@ public actor LogSink: Service {
     public let configuration: LogConfiguration
     public let mail: MailConfiguration?
     public let mailPolicy: MailPolicy
+    private nonisolated let metrics: LogSinkMetrics
 
     /// Delivery outcomes of error mail, for tests and monitoring (the newest 256 are kept when nobody reads).
     public nonisolated let mailEvents: AsyncStream<MailDeliveryEvent>
@@ -52,17 +54,30 @@ public actor LogSink: Service {
     ///   - configuration: the file, its rotation and the level.
     ///   - mail: where error mail goes; `nil` when `MAIL_SERVER` is unset or in debug mode.
     ///   - mailPolicy: coalescing window, queue bound and retry backoff.
-    public init(configuration: LogConfiguration, mail: MailConfiguration?, mailPolicy: MailPolicy = MailPolicy()) {
-        self.init(configuration: configuration, mail: mail, mailPolicy: mailPolicy, diagnostics: .standardError)
+    ///   - metrics: where records, file failures and mail are counted.
+    public init(
+        configuration: LogConfiguration,
+        mail: MailConfiguration?,
+        mailPolicy: MailPolicy = MailPolicy(),
+        metrics: LogSinkMetrics = .none
+    ) {
+        self.init(configuration: configuration, mail: mail, mailPolicy: mailPolicy, metrics: metrics, diagnostics: .standardError)
     }
 
     /// - Parameter diagnostics: where failures of the log file are reported (tests collect them).
-    init(configuration: LogConfiguration, mail: MailConfiguration?, mailPolicy: MailPolicy = MailPolicy(), diagnostics: LogDiagnostics) {
+    init(
+        configuration: LogConfiguration,
+        mail: MailConfiguration?,
+        mailPolicy: MailPolicy = MailPolicy(),
+        metrics: LogSinkMetrics = .none,
+        diagnostics: LogDiagnostics
+    ) {
         self.configuration = configuration
         self.mail = mail
         self.mailPolicy = mailPolicy
+        self.metrics = metrics
         self.buffer = LogRecordBuffer(capacity: configuration.bufferCapacity)
-        self.mailQueue = MailQueue(capacity: mailPolicy.queueCapacity)
+        self.mailQueue = MailQueue(capacity: mailPolicy.queueCapacity, depth: metrics.mailQueueDepth)
         (self.mailEvents, self.eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
         let writer = RotatingFileWriter(
             directory: configuration.directory,
@@ -118,7 +133,8 @@ public actor LogSink: Service {
                 policy: mailPolicy,
                 queue: mailQueue,
                 report: { buffer.push($0) },
-                events: eventContinuation
+                events: eventContinuation,
+                metrics: metrics
             )
         }
         await withTaskCancellationHandler {
@@ -162,6 +178,8 @@ public actor LogSink: Service {
             }
             outcome = writer.write(lines: warnings + lines)
         }
+        metrics.recordsWritten.increment(by: outcome.written)
+        if outcome.failure != nil { metrics.fileFailures.increment() }
         for line in monitor.record(outcome, notices: notices, at: .now) {
             diagnostics.report(line)
         }
@@ -185,6 +203,7 @@ public actor LogSink: Service {
                 }
             }
             if batch.dropped > 0 {
+                metrics.recordsDropped.increment(by: batch.dropped)
                 let record = LogRecord(
                     level: .warning,
                     message: "\(batch.dropped) log record\(batch.dropped == 1 ? " was" : "s were") dropped: "

@@ -8,6 +8,7 @@ struct MailDispatcher: Sendable {
     let queue: MailQueue
     let report: @Sendable (LogRecord) -> Void
     let events: AsyncStream<MailDeliveryEvent>.Continuation
+    let metrics: LogSinkMetrics
 
     static let subject = "Microblog Failure"
 
@@ -54,7 +55,7 @@ struct MailDispatcher: Sendable {
             attempt += 1
             do {
                 try await client.send(message)
-                events.yield(.delivered(records: records.count, dropped: dropped, attempt: attempt))
+                emit(.delivered(records: records.count, dropped: dropped, attempt: attempt))
                 return
             } catch {
                 let stop = error.isPermanent || attempt >= policy.maxAttempts || queue.isClosed || Task.isCancelled
@@ -73,7 +74,7 @@ struct MailDispatcher: Sendable {
                         suppressMail: true
                     )
                 )
-                events.yield(.attemptFailed(error, attempt: attempt, retryIn: delay))
+                emit(.attemptFailed(error, attempt: attempt, retryIn: delay))
                 await queue.sleep(for: delay)
             }
         }
@@ -93,6 +94,12 @@ struct MailDispatcher: Sendable {
                 suppressMail: true
             )
         )
-        events.yield(.gaveUp(error, records: records.count, attempts: attempts))
+        emit(.gaveUp(error, records: records.count, attempts: attempts))
+    }
+
+    /// Counts `event` and hands it to the sink's observers.
+    private func emit(_ event: MailDeliveryEvent) {
+        metrics.count(event)
+        events.yield(event)
     }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOConcurrencyHelpers
 
 /// The bounded queue of error records waiting to be mailed, shared by the file loop (producer) and the
@@ -16,9 +17,12 @@ final class MailQueue: Sendable {
 
     let capacity: Int
     private let state = NIOLockedValueBox(State())
+    /// The number of records waiting, kept up to date for the metrics.
+    private let depth: Meter
 
-    init(capacity: Int) {
+    init(capacity: Int, depth: Meter) {
         self.capacity = max(1, capacity)
+        self.depth = depth
     }
 
     /// Queues a record, or counts it as dropped when the queue is full or closed.
@@ -29,6 +33,7 @@ final class MailQueue: Sendable {
                 return nil
             }
             state.records.append(record)
+            depth.set(state.records.count)
             return state.waiter.take()
         }
         waiter?.resume()
@@ -73,6 +78,7 @@ final class MailQueue: Sendable {
             let count = min(limit, state.records.count)
             let records = Array(state.records.prefix(count))
             state.records.removeFirst(count)
+            depth.set(state.records.count)
             let dropped = state.dropped
             state.dropped = 0
             state.sending = true

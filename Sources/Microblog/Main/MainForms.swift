@@ -22,7 +22,7 @@ struct EditProfileForm: Sendable {
 
     /// Validates `form` for user `userID`, every field at once; a name another user holds is reported by an
     /// advisory read, and the ``UserRegistry`` decides at the write.
-    static func validate(_ form: FormData, userID: Int64, against database: any Store) async throws(StoreError) -> Result<EditProfileForm, FormErrors> {
+    static func validate(_ form: FormData, userID: Int64, against registry: UserRegistry) async throws(StoreError) -> Result<EditProfileForm, FormErrors> {
         var errors = FormErrors()
         let username = form.text("username", kind: .singleLine, required: true, errors: &errors)?
             .trimmingCharacters(in: .whitespaces)
@@ -32,7 +32,7 @@ struct EditProfileForm: Sendable {
             errors.add("Field cannot be longer than 140 characters.", to: "about_me")
         }
         if let username, errors["username"].isEmpty,
-           try await database.heldIdentityKeys(username: IdentityKey(username), email: nil, exceptUserID: userID).username {
+           try await registry.lookUp(username: IdentityKey(username), email: nil, exceptUserID: userID).username {
             errors.add(FormErrors.usernameTaken, to: "username")
         }
         guard let username, let aboutMe, errors.isEmpty else { return .failure(errors) }

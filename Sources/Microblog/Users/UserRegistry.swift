@@ -13,6 +13,7 @@ public actor UserRegistry {
     private let database: any Store
     private let hooks: RegistryHooks
     private let clock: @Sendable () -> Date
+    private nonisolated let metrics: AppMetrics
     /// Keys with a claim in flight, and who is claiming each.
     private var claims: [Claim: Claimant] = [:]
 
@@ -28,10 +29,25 @@ public actor UserRegistry {
         case user(Int64)
     }
 
-    public init(database: any Store, hooks: RegistryHooks = .none, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        database: any Store,
+        hooks: RegistryHooks = .none,
+        metrics: AppMetrics = .none,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.database = database
         self.hooks = hooks
+        self.metrics = metrics
         self.clock = clock
+    }
+
+    /// Which of these keys another user holds, read before any claim so that a form shows every message at once;
+    /// a key found held counts as a rejected claim. Advisory: the claim itself decides at the write.
+    public nonisolated func lookUp(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
+        let held = try await database.heldIdentityKeys(username: username, email: email, exceptUserID: exceptUserID)
+        if held.username { metrics.claim(.username, .rejected) }
+        if held.email { metrics.claim(.email, .rejected) }
+        return held
     }
 
     /// Registers a new user holding `username` and `email`.
@@ -57,8 +73,12 @@ public actor UserRegistry {
             passwordHash: passwordHash
         )
         do {
-            return try await database.insertUser(new, at: clock())
+            let user = try await database.insertUser(new, at: clock())
+            metrics.claim(.username, .won)
+            metrics.claim(.email, .won)
+            return user
         } catch {
+            if case .conflict(let field) = error { metrics.claim(field, .conflict) }
             throw RegistryError(error)
         }
     }
@@ -81,7 +101,9 @@ public actor UserRegistry {
         await hooks.beforePersist(usernameKey)
         do {
             try await database.updateProfile(userID: userID, username: username, usernameKey: usernameKey, aboutMe: aboutMe)
+            metrics.claim(.username, .won)
         } catch {
+            if case .conflict(let field) = error { metrics.claim(field, .conflict) }
             throw RegistryError(error)
         }
     }
@@ -91,7 +113,10 @@ public actor UserRegistry {
 
     /// Takes the reservation, or throws if someone else holds it. Synchronous: nothing can interleave.
     private func reserve(_ claim: Claim, for claimant: Claimant, orThrow error: RegistryError) throws(RegistryError) {
-        if let holder = claims[claim], holder != claimant { throw error }
+        if let holder = claims[claim], holder != claimant {
+            metrics.claim(claim.field, .rejected)
+            throw error
+        }
         claims[claim] = claimant
     }
 

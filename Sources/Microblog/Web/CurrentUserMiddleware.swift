@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Hummingbird
 import Logging
@@ -9,6 +10,7 @@ struct CurrentUserMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let database: any Store
     let rememberMe: RememberMe
+    let metrics: AppMetrics
     let lastSeenInterval: TimeInterval = 60
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -23,6 +25,7 @@ struct CurrentUserMiddleware: RouterMiddleware {
             if let userID = try await rememberMe.userID(for: token), let user = try await database.user(id: userID) {
                 context.currentUser = user
                 context.sessions.createSession(SessionState(userID: userID))
+                metrics.sessionsCreated.increment()
             } else {
                 context.logger.warning("Ignoring an invalid remember-me cookie")
                 expireRememberCookie = true

@@ -152,7 +152,7 @@ struct ErrorPagesTests {
 
     @Test("If the layout cannot be rendered, a static page with the same status is served")
     func fallbackPage() async throws {
-        let pages = ErrorPages(views: Views(library: MustacheLibrary()), debug: false)
+        let pages = ErrorPages(views: Views(library: MustacheLibrary()), debug: false, metrics: .none)
         let env = try TestEnvironment()
         defer { env.removeFiles() }
         let router = Router(context: AppRequestContext.self)

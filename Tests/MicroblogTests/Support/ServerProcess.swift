@@ -47,20 +47,21 @@ final class ServerProcess: @unchecked Sendable {
     static func start(
         environment: [String: String],
         workingDirectory: URL,
-        unprivilegedUser: UInt32? = nil
+        unprivilegedUser: UInt32? = nil,
+        arguments commandArguments: [String] = []
     ) async throws -> ServerProcess {
         let executable = executableURL
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw ServerProcessError.executableMissing(executable.path)
         }
         guard let user = unprivilegedUser else {
-            return try await launch(executable, [], environment: environment, workingDirectory: workingDirectory)
+            return try await launch(executable, commandArguments, environment: environment, workingDirectory: workingDirectory)
         }
         let program = isReachableByOthers(executable)
             ? executable
             : try copyExecutable(executable, into: workingDirectory.appendingPathComponent("bin"))
         let setpriv = URL(fileURLWithPath: "/usr/bin/setpriv")
-        let arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", program.path]
+        let arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", program.path] + commandArguments
         var attempt = 1
         while true {
             do {
@@ -122,8 +123,8 @@ final class ServerProcess: @unchecked Sendable {
         transcript.withLockedValue { $0.text }
     }
 
-    /// Reads the server's output, on a thread of its own, until the end: returns at the "listening on host:port"
-    /// line, and keeps draining (and keeping) the rest so the server never blocks on a full pipe.
+    /// Reads the server's output, on a thread of its own, until the end: returns at the "Microblog listening on
+    /// http://host:port" line (printed once the site's port is bound), and keeps draining (and keeping) the rest so the server never blocks on a full pipe.
     private func readOutput() async throws -> Int {
         let handle = output.fileHandleForReading
         let transcript = transcript
@@ -143,7 +144,7 @@ final class ServerProcess: @unchecked Sendable {
                     let (waiter, port) = transcript.withLockedValue { state -> (CheckedContinuation<Int, any Error>?, Int?) in
                         state.append(String(decoding: data, as: UTF8.self))
                         guard state.portWaiter != nil,
-                              let match = state.text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/),
+                              let match = state.text.firstMatch(of: /Microblog listening on http:\/\/127\.0\.0\.1:(\d+)/),
                               let port = Int(match.1), port > 0
                         else { return (nil, nil) }
                         defer { state.portWaiter = nil }
