@@ -56,7 +56,8 @@ struct Load: AsyncParsableCommand {
         let reporter = Reporter(json: common.json)
         let prefix = common.runPrefix
         let pattern = try Self.schedulePattern(mix)
-        let report = try await common.withSite(connections: maxInFlight) { site in
+        let progress = LiveProgress()
+        let report = try await progress.showing { try await common.withSite(connections: maxInFlight) { site in
             reporter.say("load: \(rate) req/s for \(duration) s over \(users) users (\(mix)) against \(site.baseURL)")
             let accounts = try await site.makeAccounts(prefix: prefix, tag: "l", count: users, concurrency: common.setupConcurrency)
             let tokens = try await concurrentMap(accounts, limit: common.setupConcurrency) { index, account in
@@ -72,13 +73,23 @@ struct Load: AsyncParsableCommand {
                 }
                 return token
             }
-            return try await load(site: site, accounts: accounts, tokens: tokens, pattern: pattern)
-        }
+            let before = try await common.scrape(site)
+            var report = try await load(site: site, accounts: accounts, tokens: tokens, pattern: pattern, progress: progress)
+            if let before, let after = try await common.scrape(site) {
+                let serverErrors = report.statuses.filter { $0.key.hasPrefix("5") }.values.reduce(0, +)
+                report.reconciliation = Reconciliation(before: before, after: after, serverErrors: serverErrors, winners: nil, rejections: nil)
+            }
+            return report
+        } }
         reporter.say(report.text)
+        for line in report.reconciliation?.lines ?? [] { reporter.say(line) }
         try reporter.emit(report)
+        if report.reconciliation?.ok == false { throw ExitCode(3) }
     }
 
-    private func load(site: Site, accounts: [Account], tokens: [String], pattern: [LoadRequest]) async throws -> LoadReport {
+    private func load(
+        site: Site, accounts: [Account], tokens: [String], pattern: [LoadRequest], progress: LiveProgress
+    ) async throws -> LoadReport {
         let total = rate * duration
         let interval = Duration.seconds(1) / rate
         let slots = Slots(limit: maxInFlight)
@@ -126,6 +137,7 @@ struct Load: AsyncParsableCommand {
                     }
                     let latency = due.duration(to: .now)
                     recorder.record(kind, status: status, latency: latency)
+                    progress.record(status: status, latency: latency)
                 }
             }
         }
@@ -214,6 +226,8 @@ struct LoadReport: Sendable, Codable {
     var statuses: [String: Int]
     var latency: LatencySummary
     var perKind: [PerKind]
+    /// The server's counters set against the tool's, with `--metrics-url`.
+    var reconciliation: Reconciliation?
 
     init(
         rateTarget: Int, durationTarget: Int, users: Int, mix: String, maxInFlight: Int,

@@ -31,10 +31,17 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "A prefix for the names this run creates (default: random, so runs never collide).")
     var prefix: String?
 
+    @Option(help: ArgumentHelp(
+        "The server's Prometheus endpoint (its METRICS_PORT), e.g. http://127.0.0.1:9464/metrics.",
+        discussion: "Scraped before and after the run and reconciled with what the tool saw; a mismatch exits with status 3."
+    ))
+    var metricsURL: String?
+
     @Flag(help: .hidden)
     var allowRemote = false
 
     func validateCommon() throws {
+        if let metricsURL { _ = try Site.checkedBaseURL(metricsURL, allowRemote: allowRemote) }
         guard (1...600).contains(timeout) else { throw ValidationError("--timeout must be 1...600 seconds") }
         guard (1...256).contains(setupConcurrency) else { throw ValidationError("--setup-concurrency must be 1...256") }
         if let prefix, prefix.isEmpty || prefix.count > 24 || !prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
@@ -47,6 +54,12 @@ struct CommonOptions: ParsableArguments {
         if let prefix { return prefix }
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         return "s" + String((0..<6).map { _ in alphabet.randomElement()! })
+    }
+
+    /// Reads the server's counters at `--metrics-url`, if given.
+    func scrape(_ site: Site) async throws -> Reconciliation.Scrape? {
+        guard let metricsURL else { return nil }
+        return try await Reconciliation.Scrape.fetch(metricsURL, client: site.client)
     }
 
     /// Runs `body` with a client sized for `connections`, shutting it down afterwards whatever happens.

@@ -43,14 +43,19 @@ struct Race: AsyncParsableCommand {
     func run() async throws {
         let reporter = Reporter(json: common.json)
         let prefix = common.runPrefix
-        let report = try await common.withSite(connections: users + 8) { site in
-            try await race(site: site, prefix: prefix, reporter: reporter)
+        let progress = LiveProgress()
+        let report = try await progress.showing {
+            try await common.withSite(connections: users + 8) { site in
+                try await race(site: site, prefix: prefix, reporter: reporter, progress: progress)
+            }
         }
+        for line in report.reconciliation?.lines ?? [] { reporter.say(line) }
         try reporter.emit(report)
+        if report.reconciliation?.ok == false { throw ExitCode(3) }
         if !report.ok && !noFail { throw ExitCode(2) }
     }
 
-    private func race(site: Site, prefix: String, reporter: Reporter) async throws -> RaceReport {
+    private func race(site: Site, prefix: String, reporter: Reporter, progress: LiveProgress) async throws -> RaceReport {
         let deadline = ContinuousClock.now + .seconds(maxSeconds)
         reporter.say("race \(kind.rawValue): \(users) users, \(rounds) rounds against \(site.baseURL), names \(prefix)*")
         let setupStart = ContinuousClock.now
@@ -63,6 +68,7 @@ struct Race: AsyncParsableCommand {
             tokens = try await observe(accounts).map(\.token)
         }
         reporter.say("setup: \(String(format: "%.1f", setupStart.duration(to: .now).milliseconds / 1000)) s")
+        let before = try await common.scrape(site)
 
         var results: [RoundResult] = []
         var total = Latencies()
@@ -77,7 +83,7 @@ struct Race: AsyncParsableCommand {
             switch kind {
             case .rename:
                 let forms = tokens.map { Visitor.editProfile(token: $0, username: name, aboutMe: "race round \(round)") }
-                let shots = await burst(accounts.map(\.visitor), path: "/edit_profile", forms: forms)
+                let shots = await burst(accounts.map(\.visitor), path: "/edit_profile", forms: forms, progress: progress)
                 (result, latencies) = RoundResult.tally(round: round, name: name, shots)
                 let seen = try await observe(accounts)
                 tokens = seen.map(\.token)
@@ -93,7 +99,7 @@ struct Race: AsyncParsableCommand {
                         token: registerTokens[$0], username: name, email: "\(name)v\($0)@stress.example.com", password: passwords[$0]
                     )
                 }
-                let shots = await burst(visitors, path: "/register", forms: forms)
+                let shots = await burst(visitors, path: "/register", forms: forms, progress: progress)
                 (result, latencies) = RoundResult.tally(round: round, name: name, shots)
                 // Who holds it: every claimant whose outcome is not a plain rejection tries to log in with its own
                 // password (a rejected registration stored nothing).
@@ -109,13 +115,22 @@ struct Race: AsyncParsableCommand {
             results.append(result)
             reporter.say(result.line)
         }
-        let report = RaceReport(kind: kind, users: users, rounds: results, latency: total.summary)
+        var report = RaceReport(kind: kind, users: users, rounds: results, latency: total.summary)
         reporter.say(report.totalLine)
+        if let before, let after = try await common.scrape(site) {
+            report.reconciliation = Reconciliation(
+                before: before,
+                after: after,
+                serverErrors: results.reduce(0) { $0 + $1.serverErrors },
+                winners: results.reduce(0) { $0 + $1.success },
+                rejections: results.reduce(0) { $0 + $1.rejected - $1.rejectedOtherReason }
+            )
+        }
         return report
     }
 
     /// Releases one POST per visitor at the same instant (a barrier), and times each from that instant.
-    private func burst(_ visitors: [Visitor], path: String, forms: [[(String, String)]]) async -> [Shot] {
+    private func burst(_ visitors: [Visitor], path: String, forms: [[(String, String)]], progress: LiveProgress) async -> [Shot] {
         let barrier = Barrier(count: visitors.count)
         return await withTaskGroup(of: (Int, Shot).self) { group in
             for (index, visitor) in visitors.enumerated() {
@@ -127,9 +142,12 @@ struct Race: AsyncParsableCommand {
                         var outcome = answer.outcome
                         // A redirect to the login page is a lost session, not a won claim.
                         if outcome == .success, answer.location?.contains("next=") == true { outcome = .other }
-                        let reason = outcome == .rejected && !answer.body.contains("Please use a different username")
+                        let taken = answer.body.contains("Please use a different username")
+                        let reason = outcome == .rejected && !taken
+                        progress.record(status: answer.status, rejection: outcome == .rejected && taken, latency: released.duration(to: .now))
                         return (index, Shot(outcome: outcome, latency: released.duration(to: .now), rejectedForOtherReason: reason))
                     } catch {
+                        progress.record(status: nil, latency: released.duration(to: .now))
                         return (index, Shot(outcome: .transportError, latency: released.duration(to: .now), rejectedForOtherReason: false))
                     }
                 }
@@ -211,6 +229,8 @@ struct RaceReport: Sendable, Codable {
     var users: Int
     var rounds: [RoundResult]
     var latency: LatencySummary
+    /// The server's counters set against the tool's, with `--metrics-url`.
+    var reconciliation: Reconciliation?
     var roundsRun: Int { rounds.count }
     var roundsOK: Int { rounds.filter(\.ok).count }
     var ok: Bool { !rounds.isEmpty && roundsOK == rounds.count }
@@ -234,7 +254,7 @@ struct RaceReport: Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case mode, kind, users, rounds, latency, roundsRun, roundsOK, ok, totals
+        case mode, kind, users, rounds, latency, roundsRun, roundsOK, ok, totals, reconciliation
     }
 
     struct Totals: Codable {
@@ -251,6 +271,7 @@ struct RaceReport: Sendable, Codable {
         try container.encode(roundsRun, forKey: .roundsRun)
         try container.encode(roundsOK, forKey: .roundsOK)
         try container.encode(ok, forKey: .ok)
+        try container.encodeIfPresent(reconciliation, forKey: .reconciliation)
         try container.encode(
             Totals(
                 success: sum(\.success), rejected: sum(\.rejected), rejectedOtherReason: sum(\.rejectedOtherReason),
@@ -267,5 +288,6 @@ struct RaceReport: Sendable, Codable {
         users = try container.decode(Int.self, forKey: .users)
         rounds = try container.decode([RoundResult].self, forKey: .rounds)
         latency = try container.decode(LatencySummary.self, forKey: .latency)
+        reconciliation = try container.decodeIfPresent(Reconciliation.self, forKey: .reconciliation)
     }
 }

@@ -57,7 +57,7 @@ public struct PostgresStore: Store {
         configuration.options.additionalStartupParameters = Self.startupParameters(settings)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         return PostgresStore(
-            client: client, settings: settings, logger: logger, faults: faults, connectionsInUse: metrics.databaseConnectionsInUse
+            client: client, settings: settings, logger: logger, faults: faults, connectionsInUse: metrics.databaseConnectionsInUse()
         )
     }
 

@@ -22,8 +22,7 @@ public struct AppMetrics: Sendable {
     private let unavailable: [String: Counter]
     let sessionsCreated: Counter
     let loginThrottled: Counter
-    /// PostgreSQL connections leased from the pool right now (the gauge stays at 0 on SQLite).
-    let databaseConnectionsInUse: Meter
+    private let factory: any MetricsFactory
 
     public init(factory: any MetricsFactory) {
         var claims: [String: Counter] = [:]
@@ -45,7 +44,12 @@ public struct AppMetrics: Sendable {
         })
         sessionsCreated = Counter(label: "microblog_sessions_created_total", factory: factory)
         loginThrottled = Counter(label: "microblog_login_throttled_total", factory: factory)
-        databaseConnectionsInUse = Meter(label: "microblog_database_connections_in_use", factory: factory)
+        self.factory = factory
+    }
+
+    /// The gauge of PostgreSQL connections leased from the pool, made only when that engine is on.
+    func databaseConnectionsInUse() -> Meter {
+        Meter(label: "microblog_database_connections_in_use", factory: factory)
     }
 
     /// Metrics that go nowhere.

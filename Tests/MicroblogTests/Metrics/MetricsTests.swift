@@ -12,7 +12,7 @@ struct MetricsTests {
     static let rejected = #"microblog_registry_claims_total{field="username",outcome="rejected"}"#
     static let conflict = #"microblog_registry_claims_total{field="username",outcome="conflict"}"#
 
-    @Test("A 16-way rename race moves won by exactly 1 and rejected + conflict by 15", arguments: Backend.all)
+    @Test("A 16-way rename race moves won by exactly 1 and rejected + conflict by 15; the pool gauge is back at 0", arguments: Backend.all)
     func renameRace(backend: Backend) async throws {
         let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
@@ -49,6 +49,9 @@ struct MetricsTests {
             #expect(pages.filter { $0.status == .ok && $0.contains("Please use a different username.") }.count == 15)
             #expect(after[Self.won] - before[Self.won] == 1)
             #expect((after[Self.rejected] + after[Self.conflict]) - (before[Self.rejected] + before[Self.conflict]) == 15)
+            // The pool's gauge exists on PostgreSQL only, and every leased connection was given back.
+            let inUse = after.samples["microblog_database_connections_in_use"]
+            #expect(backend == .postgres ? inUse == 0 : inUse == nil, "\(String(describing: inUse))")
         }
     }
 
