@@ -30,8 +30,9 @@ struct FlashCookie: Sendable {
         guard let value = request.cookies[Self.cookieName]?.value, value.utf8.count <= 2048 else { return [] }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expiry = Int64(parts[0]), expiry > Int64(now.timeIntervalSince1970),
-              let text = Data(base64URL: parts[1].utf8), let mac = Data(base64URL: parts[2].utf8),
-              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.message(expiry, text), using: key)
+              let text = Data(base64URL: parts[1].utf8),
+              // The value this server would have made for that text, compared whole and in constant time.
+              CSRFMiddleware.constantTimeEqual(Array(self.value(text: text, expiry: expiry).utf8), Array(value.utf8))
         else { return [] }
         return String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
     }
@@ -39,10 +40,13 @@ struct FlashCookie: Sendable {
     /// The cookie carrying `messages` (each one line).
     func cookie(for messages: [String], now: Date = Date()) -> Cookie {
         let expiry = Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds
-        let text = Data(messages.joined(separator: "\n").utf8)
-        let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: key))
-        let value = "\(expiry).\(text.base64URLEncodedString()).\(mac.base64URLEncodedString())"
+        let value = value(text: Data(messages.joined(separator: "\n").utf8), expiry: expiry)
         return cookie(value: value, maxAge: Int(Self.lifetime.components.seconds))
+    }
+
+    private func value(text: Data, expiry: Int64) -> String {
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: key))
+        return "\(expiry).\(text.base64URLEncodedString()).\(mac.base64URLEncodedString())"
     }
 
     /// A cookie that deletes the flash cookie in the browser.

@@ -42,15 +42,19 @@ struct SignedOutCSRF: Sendable {
               let dot = sent.firstIndex(of: UInt8(ascii: ".")),
               let expiry = Int64(String(decoding: sent[..<dot], as: UTF8.self)),
               expiry > Int64(now.timeIntervalSince1970),
-              expiry <= Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds,
-              let mac = Data(base64URL: sent[(dot + 1)...])
+              expiry <= Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds
         else { return false }
-        // swift-crypto compares in constant time.
-        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.message(purpose, expiry, nonce), using: key)
+        // The token this server would have made, compared whole and in constant time: another spelling of the same
+        // MAC (base64's spare bits in the last character) is not accepted either.
+        return CSRFMiddleware.constantTimeEqual(Array(token(for: purpose, nonce: nonce, expiry: expiry).utf8), sent)
     }
 
+    /// A token for `purpose` and the browser's `nonce`, valid for ``lifetime`` from `now`.
     func token(for purpose: String, nonce: String, now: Date) -> String {
-        let expiry = Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds
+        token(for: purpose, nonce: nonce, expiry: Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds)
+    }
+
+    private func token(for purpose: String, nonce: String, expiry: Int64) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Self.message(purpose, expiry, nonce), using: key)
         return "\(expiry).\(Data(mac).base64URLEncodedString())"
     }

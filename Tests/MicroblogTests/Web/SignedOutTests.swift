@@ -142,6 +142,13 @@ struct SignedOutCSRFTests {
         var forged = token
         forged[forged.count - 1] = forged.last == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         #expect(!csrf.isValid(forged, for: "/login", request: request, now: now), "one character changed")
+        // The last base64 character of a 32-byte MAC carries 2 spare bits: a spelling that decodes to the same MAC
+        // is another token all the same.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var respelled = token
+        respelled[respelled.count - 1] = alphabet[alphabet.firstIndex(of: token.last!)! ^ 1]
+        #expect(Data(base64URL: respelled.split(separator: UInt8(ascii: "."))[1]) == Data(base64URL: token.split(separator: UInt8(ascii: "."))[1]))
+        #expect(!csrf.isValid(respelled, for: "/login", request: request, now: now), "a non-canonical spelling of the MAC")
         let farFuture = Array("\(Int64(now.timeIntervalSince1970) + 86_400 * 365).AAAA".utf8)
         #expect(!csrf.isValid(farFuture, for: "/login", request: request, now: now), "an expiry beyond the lifetime")
         #expect(!csrf.isValid([], for: "/login", request: request, now: now))
