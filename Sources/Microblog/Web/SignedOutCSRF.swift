@@ -17,11 +17,7 @@ struct SignedOutCSRF: Sendable {
     private let secureCookies: Bool
 
     init(secretKey: String, secureCookies: Bool) {
-        key = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: Data(secretKey.utf8)),
-            info: Data("microblog signed-out CSRF".utf8),
-            outputByteCount: 32
-        )
+        key = .derived(fromSecretKey: secretKey, for: "microblog signed-out CSRF")
         self.secureCookies = secureCookies
     }
 
