@@ -134,7 +134,7 @@ if Context.environment["MICROBLOG_BENCHMARKS"] != nil {
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // Issue 5's benchmark: request latency with the SMTP server up vs stalled (Benchmarks/mail-stall.sh).
+        // Request latency with the error-mail SMTP server up vs stalled (Benchmarks/mail-stall.sh).
         .executableTarget(
             name: "MicroblogMailStall",
             dependencies: [

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5's benchmark (Benchmarks/README.md, "Error mail: request latency with SMTP up vs stalled"): builds
+# Request latency with the error-mail SMTP server up vs stalled (Benchmarks/README.md, "Error mail: request latency with SMTP up vs stalled"): builds
 # microblog-mail-stall in release into .build-bench, starts a real aiosmtpd (Debugging handler, output counted) and a stalled SMTP
 # listener (accepts, never answers) on free loopback ports, and runs the benchmark against both.
 # Settings (environment): REQUESTS (20000), CONCURRENCY (8), POST_PERCENT (10), ROUNDS (4; rounds alternate which case runs first), SKIP_BUILD=1.

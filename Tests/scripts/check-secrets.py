@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The secrets check (issue 7.8), run by the test command after the whole suite: no password, session or remember
+"""The secrets check, run by the test command after the whole suite: no password, session or remember
 cookie, CSRF token, SECRET_KEY or MAIL_PASSWORD the tests used appears in any page, log file, server output or mail
 the run produced.
 

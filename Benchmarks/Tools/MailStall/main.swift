@@ -8,7 +8,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-// Issue 5's benchmark: request latency while error mail goes to an SMTP server that is up, and to one that
+// Request latency while error mail goes to an SMTP server that is up, and to one that
 // accepts connections and never says a word. Requests must never wait on SMTP, so p99 stalled should be within
 // 10 % of p99 up. Run it through `Benchmarks/mail-stall.sh`, which starts both SMTP servers:
 //

@@ -4,7 +4,7 @@ import PostgresNIO
 import Testing
 @testable import Microblog
 
-/// Issue 8: what the PostgreSQL store promises beyond the parameterised suites: `23505` on either key mapped to
+/// What the PostgreSQL store promises beyond the parameterised suites: `23505` on either key mapped to
 /// the same conflicts, and migrations that two instances can run at once.
 @Suite("PostgresStore")
 struct PostgresStoreTests {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Microblog
 
-/// Issue 7.7: the log file when the file system refuses it. The faults are real and need no root: a directory
+/// The log file when the file system refuses it. The faults are real and need no root: a directory
 /// where the log file or a backup should be (open and rename fail with EISDIR even for root).
 @Suite("Log file faults")
 struct LogFileFaultTests {

@@ -3,7 +3,7 @@ import HTTPTypes
 import Testing
 @testable import Microblog
 
-/// Issue 8.3: PostgreSQL out of reach. The server answers 503 (with Retry-After), never 500, while it cannot
+/// PostgreSQL out of reach. The server answers 503 (with Retry-After), never 500, while it cannot
 /// reach the database, and recovers by itself once the database is back. The outage is a proxy between the
 /// server and the test cluster that the test switches off and on (the cluster itself is shared by other tests).
 @Suite("PostgreSQL outage", .timeLimit(.minutes(5)))

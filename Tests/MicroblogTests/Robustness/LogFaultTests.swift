@@ -4,7 +4,7 @@ import Testing
 
 @testable import Microblog
 
-/// Issue 7.7: requests and the log file when the file system refuses the log. The faults are real: `logs` replaced
+/// Requests and the log file when the file system refuses the log. The faults are real: `logs` replaced
 /// by a regular file (open fails with ENOTDIR, even for root), a FIFO as the log file (open hangs until a reader
 /// comes), and a small tmpfs filled up (mounting needs root).
 @Suite("Log faults")

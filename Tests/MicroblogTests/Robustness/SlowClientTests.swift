@@ -4,7 +4,7 @@ import HummingbirdTesting
 import Testing
 @testable import Microblog
 
-/// Issue 7.1: clients that send slowly, send nothing, send too much head, or open too many connections are cut
+/// Clients that send slowly, send nothing, send too much head, or open too many connections are cut
 /// off at their limit, and everyone else keeps being served.
 @Suite("Slow clients and request limits")
 struct SlowClientTests {

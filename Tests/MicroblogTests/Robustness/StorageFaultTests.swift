@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Microblog
 
-/// Issue 7.5: the database on a full disk and a read-only database file. The faults are real: a small tmpfs
+/// The database on a full disk and a read-only database file. The faults are real: a small tmpfs
 /// mounted for the test and filled up; a file without write permission, for a server running as an unprivileged
 /// user (mounting and switching users need root, which the test command's machines have).
 @Suite("Storage faults", .enabled(if: getuid() == 0, "mounting a tmpfs and switching users need root"))
