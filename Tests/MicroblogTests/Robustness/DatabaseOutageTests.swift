@@ -49,7 +49,7 @@ struct DatabaseOutageTests {
         var testDescription: String { rawValue }
     }
 
-    @Test("Database unreachable: 503 with Retry-After within the query timeout, no 500; pages work again when it is back", arguments: Outage.allCases)
+    @Test("Database unreachable: 503 with Retry-After within the query timeout, no 500, /healthz 503; pages work again when it is back", arguments: Outage.allCases)
     func outageAndRecovery(_ outage: Outage) async throws {
         let base = try await TestEnvironment(.postgres)
         defer { base.removeFiles() }
@@ -82,6 +82,10 @@ struct DatabaseOutageTests {
                     // Bounded by the query timeout (with room for a loaded machine), not by TCP's own timeouts.
                     #expect(waited < queryTimeout * 4, "a page during the outage took \(waited)")
                 }
+                // The health check says so too, at its own deadline.
+                let probed = ContinuousClock.now
+                #expect(try await Browser(live).get("/healthz").status == .serviceUnavailable)
+                #expect(ContinuousClock.now - probed < queryTimeout * 4)
 
                 proxy.switchOn()
                 let on = ContinuousClock.now
@@ -96,6 +100,7 @@ struct DatabaseOutageTests {
                     unavailable += recovered ? 0 : 1
                 }
                 #expect(recovered, "the server serves pages again once the database is back")
+                #expect(try await Browser(live).get("/healthz").status == .ok)
                 print("outage (\(outage)): 2 pages 503 in \(on - off); back after \(ContinuousClock.now - on) and \(unavailable) more 503s")
             }
         }
