@@ -56,10 +56,3 @@ public struct DatabasePersistDriver: PersistDriver {
         try await database.deleteSession(key: key)
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

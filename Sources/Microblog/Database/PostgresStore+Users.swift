@@ -112,28 +112,6 @@ extension PostgresStore {
         }
     }
 
-    public func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int {
-        let logger = logger
-        return try await withConnection { connection in
-            let rows = try await connection.query(
-                #"SELECT count(*) FROM "user" WHERE username_key = \#(key.rawValue)"#,
-                logger: logger
-            ).collect()
-            return Int(try rows.first?.decode(Int64.self) ?? 0)
-        }
-    }
-
-    public func countDuplicateUsernameKeys() async throws(StoreError) -> Int {
-        let logger = logger
-        return try await withConnection { connection in
-            let rows = try await connection.query(
-                #"SELECT count(*) FROM (SELECT username_key FROM "user" GROUP BY username_key HAVING count(*) > 1) AS duplicates"#,
-                logger: logger
-            ).collect()
-            return Int(try rows.first?.decode(Int64.self) ?? 0)
-        }
-    }
-
     public func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
         let (logger, fault) = (logger, faults.betweenPostWrites)
         try await withTransaction { connection in
@@ -147,9 +125,8 @@ extension PostgresStore {
     }
 
     public func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
-        let page = max(1, page)
         let logger = logger
-        let (limit, offset) = (perPage + 1, (page - 1) * perPage)
+        let (number, limit, offset) = Page<PostWithAuthor>.window(page: page, perPage: perPage)
         return try await withConnection { connection in
             let query: PostgresQuery = if let authorID {
                 #"""
@@ -170,9 +147,7 @@ extension PostgresStore {
                 .decode((Int64, String, Date, String, String).self) {
                 items.append(PostWithAuthor(id: id, body: body, timestamp: timestamp, authorName: username, authorEmail: email))
             }
-            let hasOlder = items.count > perPage
-            if hasOlder { items.removeLast() }
-            return Page(items: items, number: page, hasNewer: page > 1, hasOlder: hasOlder)
+            return Page(fetched: items, number: number, perPage: perPage)
         }
     }
 }

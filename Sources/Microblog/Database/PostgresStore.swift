@@ -65,15 +65,11 @@ public struct PostgresStore: Store {
     /// the pool's connections a wait for another transaction's lock ends at the busy timeout (`55P03`, a 503 for
     /// load). The migrating connection has no lock timeout: waiting for another instance's migration is right.
     static func startupParameters(_ settings: PostgresSettings, lockTimeout: Bool = true) -> [(String, String)] {
-        var parameters = [("statement_timeout", String(milliseconds(settings.queryTimeout))), ("TimeZone", "UTC")]
+        var parameters = [("statement_timeout", String(settings.queryTimeout.wholeMilliseconds)), ("TimeZone", "UTC")]
         if lockTimeout {
-            parameters.append(("lock_timeout", String(max(1, milliseconds(settings.lockTimeout)))))
+            parameters.append(("lock_timeout", String(max(1, settings.lockTimeout.wholeMilliseconds))))
         }
         return parameters
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// Runs `body` on a pooled connection, converting errors into ``StoreError`` that remembers the calling

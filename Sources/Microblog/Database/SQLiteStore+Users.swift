@@ -70,17 +70,6 @@ extension SQLiteStore {
             return HeldIdentityKeys(username: row?[0] ?? false, email: row?[1] ?? false)
         }
     }
-
-    /// All users holding this username key (the schema allows at most one; tests check that it holds).
-    public func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int {
-        try await read { db in try User.filter(User.usernameKeyColumn == key.rawValue).fetchCount(db) }
-    }
-
-    public func countDuplicateUsernameKeys() async throws(StoreError) -> Int {
-        try await read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT username_key FROM user GROUP BY username_key HAVING COUNT(*) > 1)") ?? 0
-        }
-    }
 }
 
 extension SQLiteStore {
@@ -97,7 +86,7 @@ extension SQLiteStore {
 
     /// Posts of everyone (or of one author), newest first, `perPage` at a time; `page` counts from 1.
     public func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
-        let page = max(1, page)
+        let window = Page<PostWithAuthor>.window(page: page, perPage: perPage)
         return try await readOneStatement { db in
             var sql = """
                 SELECT post.id, post.body, post.timestamp, user.username, user.email
@@ -109,11 +98,9 @@ extension SQLiteStore {
                 arguments += [authorID]
             }
             sql += " ORDER BY post.timestamp DESC, post.id DESC LIMIT ? OFFSET ?"
-            arguments += [perPage + 1, (page - 1) * perPage]
-            var items = try PostWithAuthor.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
-            let hasOlder = items.count > perPage
-            if hasOlder { items.removeLast() }
-            return Page(items: items, number: page, hasNewer: page > 1, hasOlder: hasOlder)
+            arguments += [window.limit, window.offset]
+            let rows = try PostWithAuthor.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+            return Page(fetched: rows, number: window.number, perPage: perPage)
         }
     }
 }

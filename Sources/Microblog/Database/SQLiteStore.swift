@@ -37,7 +37,7 @@ public struct SQLiteStore: Store {
         faults: DatabaseFaults = .none
     ) throws(StoreError) -> SQLiteStore {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(TimeInterval(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
+        configuration.busyMode = .timeout(busyTimeout.seconds)
         configuration.foreignKeysEnabled = true
         configuration.maximumReaderCount = 8
         do {

@@ -37,12 +37,6 @@ public protocol Store: Sendable {
     /// shows every message at once; the ``UserRegistry`` decides at the write.
     func heldIdentityKeys(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys
 
-    /// All users holding this username key (the schema allows at most one; tests check that it holds).
-    func countUsers(usernameKey key: IdentityKey) async throws(StoreError) -> Int
-
-    /// How many username keys are held by more than one user (the schema allows none; tests check that it holds).
-    func countDuplicateUsernameKeys() async throws(StoreError) -> Int
-
     // MARK: Posts
 
     /// Adds a post by `authorID` and marks the author as seen, in one transaction.
@@ -91,6 +85,20 @@ public protocol Store: Sendable {
         now: Date,
         _ update: @escaping @Sendable (_ subject: String, LoginFailures?) -> (LoginFailures, forgetAt: Date)?
     ) async throws(StoreError)
+}
+
+extension Page {
+    /// The rows to fetch for page `page` (counted from 1; anything lower is 1) of `perPage` items: one more than a
+    /// page, so that the extra row tells whether an older page exists.
+    static func window(page: Int, perPage: Int) -> (number: Int, limit: Int, offset: Int) {
+        let number = max(1, page)
+        return (number, perPage + 1, (number - 1) * perPage)
+    }
+
+    /// Page `number` made of the rows fetched for ``window(page:perPage:)``.
+    init(fetched: [Item], number: Int, perPage: Int) {
+        self.init(items: Array(fetched.prefix(perPage)), number: number, hasNewer: number > 1, hasOlder: fetched.count > perPage)
+    }
 }
 
 /// Which of the keys asked about another user holds.

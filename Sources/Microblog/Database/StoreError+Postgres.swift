@@ -38,14 +38,7 @@ extension StoreError {
         }
         switch state {
         case "23505":  // unique_violation
-            let constraint = error.serverInfo?[.constraintName] ?? ""
-            if constraint.contains("username_key") {
-                self = .conflict(.username)
-            } else if constraint.contains("email_key") {
-                self = .conflict(.email)
-            } else {
-                self = .conflict(.other)
-            }
+            self = .conflict(UniqueField(naming: error.serverInfo?[.constraintName] ?? ""))
         case "40001", "40P01", "55P03", "57014", "53300":
             // serialization_failure, deadlock_detected, lock_not_available, query_canceled (statement_timeout),
             // too_many_connections: load, not a fault.

@@ -59,14 +59,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         }
         switch error.extendedResultCode {
         case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
-            let message = error.message ?? ""
-            if message.contains("username_key") {
-                self = .conflict(.username)
-            } else if message.contains("email_key") {
-                self = .conflict(.email)
-            } else {
-                self = .conflict(.other)
-            }
+            self = .conflict(UniqueField(naming: error.message ?? ""))
             return
         case .SQLITE_READONLY_DBMOVED:
             self = .unavailable(.moved)
@@ -85,6 +78,20 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             self = .notADatabase
         default:
             self = .failure(error.description, location: location)
+        }
+    }
+}
+
+extension StoreError.UniqueField {
+    /// The field a UNIQUE constraint protects, read from its name or from the engine's message that names it
+    /// (`user.username_key` in SQLite's, `user_username_key_key` as PostgreSQL's constraint name).
+    init(naming text: String) {
+        if text.contains("username_key") {
+            self = .username
+        } else if text.contains("email_key") {
+            self = .email
+        } else {
+            self = .other
         }
     }
 }

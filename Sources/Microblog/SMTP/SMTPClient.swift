@@ -179,8 +179,7 @@ public struct SMTPClient: Sendable {
     // MARK: - Transport
 
     private var timeout: TimeAmount {
-        let (seconds, attoseconds) = configuration.timeout.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        TimeAmount(configuration.timeout)
     }
 
     private func connect(greeting: SMTPCommand, firstFailure: NIOLockedValueBox<SMTPError?>) async throws(SMTPError) -> any Channel {

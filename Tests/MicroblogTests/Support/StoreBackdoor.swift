@@ -30,15 +30,24 @@ enum StoreBackdoor {
 
     /// How many users are stored.
     static func userCount(_ store: any Store) async throws -> Int {
+        try await count(store, sqlite: "SELECT COUNT(*) FROM user", postgres: #"SELECT count(*) FROM "user""#)
+    }
+
+    /// The single number a counting statement answers, on whichever engine `store` is.
+    static func count(
+        _ store: any Store,
+        sqlite sql: String,
+        arguments: StatementArguments = [],
+        postgres query: PostgresQuery
+    ) async throws -> Int {
         switch store {
         case let sqlite as SQLiteStore:
-            return try await sqlite.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user") ?? 0 }
+            return try await sqlite.read { db in try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0 }
         case let postgres as PostgresStore:
             let logger = postgres.logger
             return try await postgres.withConnection { connection in
-                let rows = try await connection.query(#"SELECT count(*) FROM "user""#, logger: logger)
                 var count = 0
-                for try await (value) in rows.decode(Int.self) { count = value }
+                for try await value in try await connection.query(query, logger: logger).decode(Int.self) { count = value }
                 return count
             }
         default:
@@ -76,5 +85,26 @@ enum StoreBackdoor {
             Issue.record("no raw access to \(type(of: store))")
             return [:]
         }
+    }
+}
+
+extension Store {
+    /// All users holding this username key: the schema allows at most one, and tests check that it holds.
+    func countUsers(usernameKey key: IdentityKey) async throws -> Int {
+        try await StoreBackdoor.count(
+            self,
+            sqlite: "SELECT COUNT(*) FROM user WHERE username_key = ?",
+            arguments: [key.rawValue],
+            postgres: #"SELECT count(*) FROM "user" WHERE username_key = \#(key.rawValue)"#
+        )
+    }
+
+    /// How many username keys more than one user holds: the schema allows none, and tests check that it holds.
+    func countDuplicateUsernameKeys() async throws -> Int {
+        try await StoreBackdoor.count(
+            self,
+            sqlite: "SELECT COUNT(*) FROM (SELECT username_key FROM user GROUP BY username_key HAVING COUNT(*) > 1)",
+            postgres: #"SELECT count(*) FROM (SELECT username_key FROM "user" GROUP BY username_key HAVING count(*) > 1) AS duplicates"#
+        )
     }
 }

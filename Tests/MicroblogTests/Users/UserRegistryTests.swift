@@ -76,7 +76,7 @@ struct UserRegistryTests {
         let betweenCheckAndWrite: Gate
 
         func rename(userID: Int64, to name: String) async throws(StoreError) -> Bool {
-            guard try await database.countUsers(usernameKey: IdentityKey(name)) == 0 else { return false }
+            guard try await database.user(usernameKey: IdentityKey(name)) == nil else { return false }
             await betweenCheckAndWrite.pass()
             try await StoreBackdoor.renameBypassingChecks(database, userID: userID, to: name)
             return true
