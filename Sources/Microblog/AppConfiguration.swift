@@ -41,6 +41,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var metricsPort: Int?
     /// The address of the Prometheus listener (`METRICS_HOST`, 127.0.0.1).
     public var metricsHost: String
+    /// How long `GET /healthz` waits for the store's answer before it says 503 (`HEALTH_CHECK_TIMEOUT`, seconds, 1).
+    public var healthCheckTimeout: Duration
 
     /// The mail configuration in force: none in debug mode, as in the tutorial.
     public var effectiveMail: MailConfiguration? { debug ? nil : mail }
@@ -63,8 +65,10 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         log: LogConfiguration = LogConfiguration(),
         mail: MailConfiguration? = nil,
         metricsPort: Int? = nil,
-        metricsHost: String = "127.0.0.1"
+        metricsHost: String = "127.0.0.1",
+        healthCheckTimeout: Duration = .seconds(1)
     ) {
+        self.healthCheckTimeout = healthCheckTimeout
         self.log = log
         self.mail = mail
         self.metricsPort = metricsPort
@@ -211,7 +215,8 @@ extension AppConfiguration {
             log: log,
             mail: mail,
             metricsPort: reader.string(forKey: "METRICS_PORT") == nil ? nil : try int("METRICS_PORT", 0, 0...65535),
-            metricsHost: reader.string(forKey: "METRICS_HOST") ?? "127.0.0.1"
+            metricsHost: reader.string(forKey: "METRICS_HOST") ?? "127.0.0.1",
+            healthCheckTimeout: .seconds(try int("HEALTH_CHECK_TIMEOUT", 1, 1...60))
         )
     }
 

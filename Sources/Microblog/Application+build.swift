@@ -133,7 +133,6 @@ func buildRouter(
 
     let signedOutCSRF = SignedOutCSRF(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies)
 
-    var routes = RouteTable()
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware order: request metrics -> request log -> security headers -> fallback error pages -> session (a store
     // failure while loading it is a 503) -> current user -> flashed messages -> error pages in the layout -> CSRF -> routes.
@@ -161,10 +160,10 @@ func buildRouter(
         throttle: LoginThrottle(policy: dependencies.loginThrottle, store: database),
         signedOutCSRF: signedOutCSRF,
         metrics: metrics
-    ).addRoutes(to: router, routes: &routes)
+    ).addRoutes(to: router)
     MainController(database: database, registry: registry, views: views, postsPerPage: configuration.postsPerPage)
-        .addRoutes(to: router, routes: &routes)
-    HealthController(database: database).addRoutes(to: router, routes: &routes)
-    await pages.setRoutes(routes)
+        .addRoutes(to: router)
+    HealthController(database: database, deadline: configuration.healthCheckTimeout).addRoutes(to: router)
+    MethodNotAllowed.addResponders(to: router)
     return router
 }

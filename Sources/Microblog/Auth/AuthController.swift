@@ -19,15 +19,12 @@ struct AuthController: Sendable {
     /// The forms a signed-out visitor posts, by path; their CSRF tokens are ``SignedOutCSRF`` tokens.
     static let signedOutForms: Set<String> = ["/login", "/register"]
 
-    func addRoutes(to router: Router<AppRequestContext>, routes: inout RouteTable) {
+    func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/login", use: loginPage)
         router.post("/login", use: login)
         router.post("/logout", use: logout)
         router.get("/register", use: registerPage)
         router.post("/register", use: register)
-        routes.add("/login", methods: [.get, .post])
-        routes.add("/logout", methods: [.post])
-        routes.add("/register", methods: [.get, .post])
     }
 
     // MARK: Login

@@ -14,8 +14,6 @@ import Logging
 public actor ErrorPages {
     nonisolated let views: Views
     private let debug: Bool
-    /// The site's routes, to tell a wrong method (405) from an unknown path (404).
-    private var routes = RouteTable()
     /// Client errors answered since the counts were last taken, by status code.
     private var clientErrors: [Int: Int] = [:]
     private let metrics: AppMetrics
@@ -26,11 +24,6 @@ public actor ErrorPages {
         self.metrics = metrics
     }
 
-    /// Sets the routes once the controllers have added them.
-    func setRoutes(_ routes: RouteTable) {
-        self.routes = routes
-    }
-
     /// The client errors answered since the last call, by status code; the counts start again from zero.
     func takeClientErrorCounts() -> [Int: Int] {
         defer { clientErrors = [:] }
@@ -39,7 +32,7 @@ public actor ErrorPages {
 
     /// The response for `error`, thrown while answering `request`.
     func response(for error: any Error, request: Request, context: AppRequestContext, withLayout: Bool) -> Response {
-        switch classify(error, request: request) {
+        switch classify(error) {
         case .client(let pageError):
             metrics.errorPage(status: pageError.status.code, unavailable: Self.unavailability(error))
             if let storage = Self.storageFault(error) {
@@ -87,7 +80,7 @@ public actor ErrorPages {
         case fault
     }
 
-    private func classify(_ error: any Error, request: Request) -> Classification {
+    private func classify(_ error: any Error) -> Classification {
         var pageError: PageError?
         switch error {
         case let error as PageError:
@@ -101,10 +94,7 @@ public actor ErrorPages {
         default:
             break
         }
-        guard var pageError else { return .fault }
-        if pageError == .notFound, let allowed = routes.allowedMethods(for: request.uri.path), !allowed.contains(request.method) {
-            pageError = .methodNotAllowed(allowed: allowed)
-        }
+        guard let pageError else { return .fault }
         return .client(pageError)
     }
 

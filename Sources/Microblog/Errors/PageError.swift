@@ -57,26 +57,3 @@ public enum PageError: Error, Sendable, Equatable {
         }
     }
 }
-
-/// The site's routes and their methods, for 405 answers with an `Allow` header.
-struct RouteTable: Sendable {
-    private var routes: [(segments: [Substring], methods: [HTTPRequest.Method])] = []
-
-    mutating func add(_ path: String, methods: [HTTPRequest.Method]) {
-        var methods = methods
-        if methods.contains(.get), !methods.contains(.head) { methods.append(.head) }
-        routes.append((path.split(separator: "/"), methods))
-    }
-
-    /// The methods the route matching `path` accepts, or nil when no route matches.
-    func allowedMethods(for path: String) -> [HTTPRequest.Method]? {
-        let segments = path.split(separator: "/")
-        for route in routes where route.segments.count == segments.count {
-            let matches = zip(route.segments, segments).allSatisfy { pattern, segment in
-                pattern.hasPrefix(":") || pattern == segment
-            }
-            if matches { return route.methods }
-        }
-        return nil
-    }
-}

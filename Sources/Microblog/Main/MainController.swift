@@ -8,19 +8,15 @@ struct MainController: Sendable {
     let views: Views
     let postsPerPage: Int
 
-    func addRoutes(to router: Router<AppRequestContext>, routes: inout RouteTable) {
+    func addRoutes(to router: Router<AppRequestContext>) {
         for path in ["/", "/index"] {
             router.get(RouterPath(path), use: index)
             router.post(RouterPath(path), use: createPost)
-            routes.add(path, methods: [.get, .post])
         }
         router.get("/user/:username", use: profile)
-        routes.add("/user/:username", methods: [.get])
         router.get("/edit_profile", use: editProfilePage)
         router.post("/edit_profile", use: editProfile)
-        routes.add("/edit_profile", methods: [.get, .post])
         router.get("/static/style.css", use: stylesheet)
-        routes.add("/static/style.css", methods: [.get])
     }
 
     // MARK: Home

@@ -47,9 +47,14 @@ struct ClientErrorLogTests {
         #expect(lines.contains { $0.contains(" INFO: Microblog startup") }, "\(files)")
         #expect(lines.contains { $0.contains(" ERROR: Exception on POST /index") })
         #expect(!lines.contains { $0.contains("/wp-admin/") }, "no line per unknown URL")
+        // One line a minute and one at shutdown: on a slow machine the scan may straddle a minute.
         let summaries = lines.filter { $0.contains(" INFO: Client errors in the last 60 seconds:") }
-        #expect(summaries.count == 1, "\(summaries)")
-        #expect(summaries.first?.contains("404 x 10000, 405 x 1") == true, "\(summaries)")
+        #expect((1...3).contains(summaries.count), "\(summaries)")
+        var counts: [String: Int] = [:]
+        for line in summaries {
+            for match in line.matches(of: /(\d{3}) x (\d+)/) { counts[String(match.1), default: 0] += Int(match.2)! }
+        }
+        #expect(counts == ["404": 10000, "405": 1], "\(summaries)")
     }
 
     @Test("The summary line lists the counts by status, and nothing when there were none")

@@ -39,7 +39,10 @@ struct TestEnvironment: Sendable {
             host: "127.0.0.1",
             port: 0,
             bcryptCost: 4,
-            postsPerPage: 3
+            postsPerPage: 3,
+            // Generous: on two loaded cores (ThreadSanitizer, the suite in parallel) a healthy store's answer can
+            // take more than the production second. The outage tests rely on the store's own timeouts.
+            healthCheckTimeout: .seconds(30)
         )
         logs = InMemoryLogHandler()
         Artifacts.secret(configuration.secretKey, kind: "SECRET_KEY")
