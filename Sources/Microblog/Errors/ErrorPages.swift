@@ -198,9 +198,10 @@ public protocol LocatedError: Error {
     var location: String { get }
 }
 
-/// An error that wraps another, for the debug page's chain.
+/// An error that may wrap another, for the log and the debug page's chain.
 public protocol ChainedError: Error {
-    var underlyingError: any Error { get }
+    /// The error this one wraps, if it wraps one.
+    var underlyingError: (any Error)? { get }
 }
 
 /// How an error is described in the log and on the debug page.
@@ -214,7 +215,7 @@ enum ErrorDescription {
         var current: (any Error)? = error
         while let error = current, links.count < 16 {
             links.append("\(String(reflecting: type(of: error))): \(String(describing: error))")
-            current = (error as? any ChainedError)?.underlyingError
+            current = (error as? any ChainedError)?.underlyingError ?? nil
         }
         return links
     }

@@ -141,6 +141,14 @@ public enum RegistryError: Error, Sendable, Equatable {
     }
 }
 
+extension RegistryError: ChainedError {
+    /// The storage failure behind ``store(_:)``.
+    public var underlyingError: (any Error)? {
+        if case .store(let error) = self { return error }
+        return nil
+    }
+}
+
 /// Points where a test suspends a claim, to make a race happen on schedule.
 public struct RegistryHooks: Sendable {
     /// Awaited after the reservation is taken and before the database write.

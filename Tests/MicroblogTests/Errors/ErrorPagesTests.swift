@@ -150,6 +150,15 @@ struct ErrorPagesTests {
         #expect(!env.logs.entries.contains { $0.level == .error }, "a busy database is not a server fault")
     }
 
+    @Test("A registry error is described with the storage failure it wraps")
+    func errorChain() {
+        let chain = ErrorDescription.chain(RegistryError.store(.failure("disk I/O error", location: "SQLiteStore+Users.swift:12")))
+        #expect(chain.count == 2)
+        #expect(chain.first?.hasPrefix("Microblog.RegistryError") == true)
+        #expect(chain.last?.contains("disk I/O error") == true, "\(chain)")
+        #expect(ErrorDescription.chain(RegistryError.usernameTaken).count == 1)
+    }
+
     @Test("If the layout cannot be rendered, a static page with the same status is served")
     func fallbackPage() async throws {
         let pages = ErrorPages(views: Views(library: MustacheLibrary()), debug: false, metrics: .none)
