@@ -21,9 +21,9 @@ struct FlashCookie: Sendable {
         self.secureCookies = secureCookies
     }
 
-    /// The messages the request's cookie carries; empty when it has none, or one that is expired or not ours.
-    func messages(in request: Request, now: Date = Date()) -> [String] {
-        guard let value = request.cookies[Self.cookieName]?.value, value.utf8.count <= 2048 else { return [] }
+    /// The messages a flash cookie's value carries; empty when it is expired or not ours.
+    func messages(inCookieValue value: String, now: Date = Date()) -> [String] {
+        guard value.utf8.count <= 2048 else { return [] }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expiry = Int64(parts[0]), expiry > Int64(now.timeIntervalSince1970),
               let text = Data(base64URL: parts[1].utf8),
@@ -77,7 +77,8 @@ struct FlashMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.flashes = cookies.messages(in: request)
+        let cookieValue = request.cookies[FlashCookie.cookieName]?.value ?? ""
+        context.flashes = cookieValue.isEmpty ? [] : cookies.messages(inCookieValue: cookieValue)
         let outbox = FlashOutbox()
         context.flashOutbox = outbox
         let incoming = context.flashes
@@ -86,7 +87,7 @@ struct FlashMiddleware: RouterMiddleware {
         let pending = (shown ? [] : incoming) + outbox.messages
         if !pending.isEmpty, pending != incoming {
             response.setCookie(cookies.cookie(for: pending))
-        } else if pending.isEmpty, request.cookies[FlashCookie.cookieName]?.value.isEmpty == false {
+        } else if pending.isEmpty, !cookieValue.isEmpty {
             response.setCookie(cookies.expiredCookie)
         }
         return response
