@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A one-shot barrier for `count` tasks: each `arrive()` suspends until the last one arrives, then all are
 /// resumed at once and get the same release instant. Built on continuations, no sleeping.
@@ -9,16 +9,16 @@ final class Barrier: Sendable {
         var released: ContinuousClock.Instant?
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     init(count: Int) {
-        state = Mutex(State(remaining: count))
+        state = NIOLockedValueBox(State(remaining: count))
     }
 
     /// Waits for everyone; returns the instant the barrier opened.
     func arrive() async -> ContinuousClock.Instant {
         await withCheckedContinuation { continuation in
-            let toResume: ([CheckedContinuation<ContinuousClock.Instant, Never>], ContinuousClock.Instant)? = state.withLock { state in
+            let toResume: ([CheckedContinuation<ContinuousClock.Instant, Never>], ContinuousClock.Instant)? = state.withLockedValue { state in
                 if let released = state.released { return ([continuation], released) }
                 state.remaining -= 1
                 state.waiters.append(continuation)
@@ -43,15 +43,15 @@ final class Slots: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     init(limit: Int) {
-        state = Mutex(State(available: max(1, limit)))
+        state = NIOLockedValueBox(State(available: max(1, limit)))
     }
 
     func acquire() async {
         await withCheckedContinuation { continuation in
-            let granted = state.withLock { state in
+            let granted = state.withLockedValue { state in
                 if state.available > 0 {
                     state.available -= 1
                     return true
@@ -64,7 +64,7 @@ final class Slots: Sendable {
     }
 
     func release() {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+        let waiter: CheckedContinuation<Void, Never>? = state.withLockedValue { state in
             if state.waiters.isEmpty {
                 state.available += 1
                 return nil

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The requests load mode mixes.
 enum LoadRequest: String, CaseIterable, Codable, Sendable {
@@ -142,7 +142,7 @@ struct Load: AsyncParsableCommand {
             }
         }
         let elapsed = start.duration(to: .now)
-        return recorder.stats.withLock { stats in
+        return recorder.stats.withLockedValue { stats in
             LoadReport(
                 rateTarget: rate, durationTarget: duration, users: users, mix: mix, maxInFlight: maxInFlight,
                 scheduled: total, sent: sent, elapsedSeconds: elapsed.milliseconds / 1000, stats: stats
@@ -176,10 +176,10 @@ struct Load: AsyncParsableCommand {
 
 /// Where the tasks of a load run record their results.
 final class LoadRecorder: Sendable {
-    let stats = Mutex(LoadStats())
+    let stats = NIOLockedValueBox(LoadStats())
 
     func record(_ kind: LoadRequest, status: Int?, latency: Duration) {
-        stats.withLock { $0.record(kind, status: status, latency: latency) }
+        stats.withLockedValue { $0.record(kind, status: status, latency: latency) }
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What a run has seen so far, shown while it runs: on a terminal one status line on stderr redrawn every second,
 /// otherwise a plain line every 5 seconds.
@@ -11,13 +11,13 @@ final class LiveProgress: Sendable {
         var latencies = Latencies()
     }
 
-    private let counts = Mutex(Counts())
+    private let counts = NIOLockedValueBox(Counts())
     private let start = ContinuousClock.now
     private let terminal = isatty(STDERR_FILENO) == 1
 
     /// Records one answer: its status (nil: a transport error), whether it was a "taken" rejection, its latency.
     func record(status: Int?, rejection: Bool = false, latency: Duration) {
-        counts.withLock { counts in
+        counts.withLockedValue { counts in
             if let status, (200..<600).contains(status) {
                 counts.byClass[status / 100] += 1
             } else {
@@ -31,7 +31,7 @@ final class LiveProgress: Sendable {
     /// The status line as of now.
     var line: String {
         let elapsed = start.duration(to: .now).milliseconds / 1000
-        return counts.withLock { counts in
+        return counts.withLockedValue { counts in
             let summary = counts.latencies.summary
             let rate = elapsed > 0 ? Double(summary.count) / elapsed : 0
             return String(

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A server speaking the microblog HTTP contract (DESIGN.md), reached through one shared `HTTPClient` that never
 /// follows redirects, so a successful form POST is seen as the 302 it is.
@@ -82,18 +82,18 @@ enum Outcome: String, Sendable, Codable {
 
 /// The cookies of one visitor. Cookies are kept by name only: the tool talks to one site.
 final class CookieJar: Sendable {
-    private let cookies = Mutex<[String: String]>([:])
+    private let cookies = NIOLockedValueBox<[String: String]>([:])
 
     init() {}
 
     /// The `Cookie` header to send, or nil with no cookies.
     var header: String? {
-        cookies.withLock { jar in
+        cookies.withLockedValue { jar in
             jar.isEmpty ? nil : jar.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
         }
     }
 
-    func value(_ name: String) -> String? { cookies.withLock { $0[name] } }
+    func value(_ name: String) -> String? { cookies.withLockedValue { $0[name] } }
 
     /// Applies `Set-Cookie` headers: a value replaces, an expired or empty one deletes.
     func store(setCookies headers: [String]) {
@@ -104,7 +104,7 @@ final class CookieJar: Sendable {
             let value = String(pair[pair.index(after: equals)...])
             let expired = attributes.contains { $0.lowercased() == "max-age=0" }
                 || attributes.contains { $0.lowercased().hasPrefix("expires=") && $0.contains("1970") }
-            cookies.withLock { $0[name] = (expired || value.isEmpty) ? nil : value }
+            cookies.withLockedValue { $0[name] = (expired || value.isEmpty) ? nil : value }
         }
     }
 }
