@@ -57,6 +57,8 @@ CURVES=$(cd "$CURVES" && pwd)
 
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { echo "sweep.sh: $*" >&2; exit 1; }
+# shellcheck source=Benchmarks/bench-server.sh
+source "$ROOT/Benchmarks/bench-server.sh"
 
 if [[ -n $SECOND_URL ]]; then
     SECOND_URL=${SECOND_URL%/}
@@ -108,76 +110,16 @@ else
 fi
 
 # --- server on a fresh database --------------------------------------------------------------------------------------
-WORK=$(mktemp -d /tmp/microblog-sweep.XXXXXX)
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-BASE=http://127.0.0.1:$PORT
-SERVER_PID=
-cleanup() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-    cp "$WORK/server.out" "$RESULTS/server.out" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-say "starting $SERVER_BIN on $BASE (database $WORK/app.db, BCRYPT_COST=$BCRYPT_COST)"
-(
-    cd "$WORK"
-    exec env DATABASE_URL="$WORK/app.db" HOST=127.0.0.1 PORT="$PORT" BCRYPT_COST="$BCRYPT_COST" \
-        SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')" LOG_DIR="$WORK/logs" \
-        "$SERVER_BIN" >"$WORK/server.out" 2>&1
-) &
-SERVER_PID=$!
-for _ in $(seq 1 300); do
-    curl -s -o /dev/null --max-time 1 "$BASE/login" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.out" >&2; die "the server exited"; }
-    sleep 0.1
-done
-curl -s -o /dev/null --max-time 1 "$BASE/login" || die "the server did not open $BASE in 30 s"
+start_server microblog-sweep
 if [[ -n $SECOND_URL ]]; then
     curl -s -o /dev/null --max-time 5 "$SECOND_URL$PATH_SECOND" || die "nothing answers at $SECOND_URL$PATH_SECOND"
 fi
 
-# --- one logged-in user with posts, for wrk's cookie (as in run.sh) ----------------------------------------------------
-NAME=wrkuser
-PASSWORD=wrk-password-$RANDOM$RANDOM
-JAR=$WORK/cookies.txt
-token() { curl -s --max-time 10 -b "$JAR" -c "$JAR" "$BASE$1" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -1; }
-post() { # path, urlencoded fields (without the token); prints the status
-    local t; t=$(token "${3:-$1}")
-    curl -s -o /dev/null -w '%{http_code}' --max-time 30 -b "$JAR" -c "$JAR" --data "csrf_token=$t&$2" "$BASE$1"
-}
-say "registering and logging in $NAME with curl"
-[[ $(post /register "username=$NAME&email=$NAME%40bench.example.com&password=$PASSWORD&password2=$PASSWORD&submit=Register") == 302 ]] \
-    || die "registration failed"
-[[ $(post /login "username=$NAME&password=$PASSWORD&submit=Sign+In") == 302 ]] || die "login failed"
-for i in 1 2 3 4 5; do
-    [[ $(post /index "post=Post+$i+of+the+wrk+user%2C+the+quick+brown+fox+jumps+over+the+lazy+dog.&submit=Submit") == 302 ]] \
-        || die "posting failed"
-done
-curl -s -o /dev/null --max-time 10 -b "$JAR" -c "$JAR" "$BASE/index"   # shows (and so clears) the flashed message
-SESSION=$(awk -F'\t' '$6 == "session" {print $7}' "$JAR" | tail -1)
-[[ -n $SESSION ]] || die "no session cookie after login"
-COOKIE="session=$SESSION"
-[[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Cookie: $COOKIE" "$BASE$WRK_PATH") == 200 ]] \
-    || die "GET $WRK_PATH with the session cookie is not 200"
+# --- one logged-in user with posts, for wrk's cookie ---------------------------------------------------------------
+seed_wrk_user 5 "$WRK_PATH"
 
 # --- helpers -----------------------------------------------------------------------------------------------------------
-# The Lua script counts responses outside 2xx (wrk itself only reports those outside 2xx and 3xx).
-cat >"$WORK/count.lua" <<'LUA'
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) non2xx = 0 end
-function response(status, headers, body) if status < 200 or status > 299 then non2xx = non2xx + 1 end end
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do total = total + thread:get("non2xx") end
-  io.write(string.format("NON2XX %d\n", total))
-end
-LUA
+write_wrk_counter
 
 # Reads wrk's text output: req/s, p50 ms, p99 ms, non-2xx, socket errors (as CSV fields).
 wrk_fields() {
