@@ -34,11 +34,13 @@ public actor ErrorPages {
     func response(for error: any Error, request: Request, context: AppRequestContext, withLayout: Bool) -> Response {
         switch classify(error) {
         case .client(let pageError):
-            metrics.errorPage(status: pageError.status.code, unavailable: Self.unavailability(error))
-            if let storage = Self.storageFault(error) {
-                // Not the client's fault, and not a bug either: the operator must act (disk, permissions, file).
+            let unavailable = Self.unavailability(error)
+            metrics.errorPage(status: pageError.status.code, unavailable: unavailable)
+            if let reason = unavailable, reason != .busy {
+                // Not the client's fault, and not a bug either: the operator must act (disk, permissions, file); a
+                // busy database is only load.
                 context.logger.error(
-                    "Database unavailable on \(request.method) \(request.uri.path): \(storage)",
+                    "Database unavailable on \(request.method) \(request.uri.path): \(StoreError.unavailable(reason))",
                     metadata: ["method": .string(request.method.rawValue), "path": .string(request.uri.path)]
                 )
             } else if (400..<500).contains(pageError.status.code) {
@@ -96,12 +98,6 @@ public actor ErrorPages {
         }
         guard let pageError else { return .fault }
         return .client(pageError)
-    }
-
-    /// A storage condition an operator must fix (read-only, full, moved); a busy database is only load.
-    private static func storageFault(_ error: any Error) -> StoreError? {
-        guard let reason = unavailability(error), reason != .busy else { return nil }
-        return .unavailable(reason)
     }
 
     /// Why the store could not serve, when that is what `error` says.
