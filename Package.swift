@@ -41,7 +41,6 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -64,9 +63,13 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            resources: [.copy("Resources/Templates")],
-            swiftSettings: swiftSettings
+            exclude: ["Views/Templates"],
+            swiftSettings: swiftSettings,
+            plugins: ["CompileViews"]
         ),
+        // The page templates, compiled into Swift at build time (Views/Templates → one `render(into:)` per page).
+        .executableTarget(name: "MustacheCompiler", swiftSettings: swiftSettings),
+        .plugin(name: "CompileViews", capability: .buildTool(), dependencies: ["MustacheCompiler"], path: "Sources/CompileViewsPlugin"),
         .executableTarget(
             name: "MicroblogServer",
             dependencies: [

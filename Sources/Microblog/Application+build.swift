@@ -36,7 +36,7 @@ public struct AppDependencies: Sendable {
     }
 }
 
-/// Builds the whole application: the store (SQLite, or PostgreSQL when `DATABASE_URL` says so), registry, views, middleware in their deliberate order, routes.
+/// Builds the whole application: the store (SQLite, or PostgreSQL when `DATABASE_URL` says so), registry, middleware in their deliberate order, routes.
 /// The server's `main` and every test call this one function.
 public func buildApplication(
     configuration: AppConfiguration,
@@ -63,7 +63,7 @@ public func buildApplication(
         }
         database = store
     }
-    let pages = ErrorPages(views: try await Views.load(), debug: configuration.debug, metrics: metrics)
+    let pages = ErrorPages(debug: configuration.debug, metrics: metrics)
     let router = try await buildRouter(
         configuration: configuration, database: database, pages: pages, metrics: metrics, dependencies: dependencies
     )
@@ -113,7 +113,6 @@ func buildRouter(
     metrics: AppMetrics,
     dependencies: AppDependencies
 ) async throws -> Router<AppRequestContext> {
-    let views = pages.views
     let registry = UserRegistry(database: database, hooks: dependencies.registryHooks, metrics: metrics)
     let passwords = PasswordHasher(cost: configuration.bcryptCost)
     let sessionCookieName = "session"
@@ -153,7 +152,6 @@ func buildRouter(
     AuthController(
         database: database,
         registry: registry,
-        views: views,
         passwords: passwords,
         rememberMe: rememberMe,
         sessionStorage: sessionStorage,
@@ -161,7 +159,7 @@ func buildRouter(
         signedOutCSRF: signedOutCSRF,
         metrics: metrics
     ).addRoutes(to: router)
-    MainController(database: database, registry: registry, views: views, postsPerPage: configuration.postsPerPage)
+    MainController(database: database, registry: registry, postsPerPage: configuration.postsPerPage)
         .addRoutes(to: router)
     HealthController(database: database, deadline: configuration.healthCheckTimeout).addRoutes(to: router)
     MethodNotAllowed.addResponders(to: router)

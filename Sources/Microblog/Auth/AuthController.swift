@@ -8,7 +8,6 @@ import HummingbirdAuth
 struct AuthController: Sendable {
     let database: any Store
     let registry: UserRegistry
-    let views: Views
     let passwords: PasswordHasher
     let rememberMe: RememberMe
     let sessionStorage: SessionStorage<SessionState>
@@ -98,7 +97,7 @@ struct AuthController: Sendable {
             rememberMe: rememberMe,
             formErrors: formErrors
         )
-        var response = try views.page("login", model)
+        var response = Response.page(model)
         if let cookie = csrf.cookie { response.setCookie(cookie) }
         return response
     }
@@ -163,30 +162,9 @@ struct AuthController: Sendable {
                 password2: FieldModel(errors: errors["password2"])
             )
         )
-        var response = try views.page("register", model)
+        var response = Response.page(model)
         if let cookie = csrf.cookie { response.setCookie(cookie) }
         return response
     }
 }
 
-struct LoginPage: Sendable {
-    struct Form: Sendable {
-        var username: FieldModel
-        var password: FieldModel
-    }
-    var layout: LayoutModel
-    var form: Form
-    var rememberMe: Bool
-    var formErrors: [String]
-}
-
-struct RegisterPage: Sendable {
-    struct Form: Sendable {
-        var username: FieldModel
-        var email: FieldModel
-        var password: FieldModel
-        var password2: FieldModel
-    }
-    var layout: LayoutModel
-    var form: Form
-}

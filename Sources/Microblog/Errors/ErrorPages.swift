@@ -9,17 +9,15 @@ import Logging
 /// Promises: a 500 page says "An unexpected error has occurred" and a short reference, and nothing of the
 /// error (no SQL, table names, paths or messages); the reference and the full description go to the log at
 /// ERROR. A client's mistake (a 4xx) is logged at DEBUG and counted: ``ClientErrorSummary`` writes the counts once a
-/// minute, so a scanner cannot rotate the records that matter out of the log. If the layout itself cannot be
-/// rendered, a static page with the same status is served. In debug mode a 500 shows a detailed page instead.
+/// minute, so a scanner cannot rotate the records that matter out of the log. In debug mode a 500 shows a
+/// detailed page instead.
 public actor ErrorPages {
-    nonisolated let views: Views
     private let debug: Bool
     /// Client errors answered since the counts were last taken, by status code.
     private var clientErrors: [Int: Int] = [:]
     private let metrics: AppMetrics
 
-    init(views: Views, debug: Bool, metrics: AppMetrics) {
-        self.views = views
+    init(debug: Bool, metrics: AppMetrics) {
         self.debug = debug
         self.metrics = metrics
     }
@@ -72,8 +70,8 @@ public actor ErrorPages {
             if debug {
                 return debugPage(error, reference: reference, request: request, context: context)
             }
-            let model = ServerErrorModel(layout: layout(context, withLayout: withLayout, title: "Error"), correlationID: reference)
-            return render("errors/500", model, status: .internalServerError, fallback: "An unexpected error has occurred")
+            let model = ServerErrorPage(layout: layout(context, withLayout: withLayout, title: "Error"), correlationID: reference)
+            return .page(model, status: .internalServerError)
         }
     }
 
@@ -117,10 +115,10 @@ public actor ErrorPages {
         let layout = layout(context, withLayout: withLayout, title: error.text.heading)
         var response: Response
         if error == .notFound {
-            response = render("errors/404", NotFoundModel(layout: layout), status: .notFound, fallback: "File Not Found")
+            response = .page(NotFoundPage(layout: layout), status: .notFound)
         } else {
-            let model = StatusPageModel(layout: layout, heading: error.text.heading, message: error.text.message)
-            response = render("errors/status", model, status: error.status, fallback: error.text.heading)
+            let model = StatusPage(layout: layout, heading: error.text.heading, message: error.text.message)
+            response = .page(model, status: error.status)
         }
         switch error {
         case .methodNotAllowed(let allowed):
@@ -137,7 +135,7 @@ public actor ErrorPages {
     }
 
     private func debugPage(_ error: any Error, reference: String, request: Request, context: AppRequestContext) -> Response {
-        let model = DebugPageModel(
+        let model = DebugPage(
             layout: layout(context, withLayout: true, title: "Debug"),
             errorType: String(reflecting: type(of: error)),
             message: String(describing: error),
@@ -146,11 +144,11 @@ public actor ErrorPages {
             method: request.method.rawValue,
             path: request.uri.description,
             headers: request.headers.map { field in
-                DebugPageModel.Header(name: field.name.rawName, value: Self.maskedHeader(field))
+                DebugPage.Header(name: field.name.rawName, value: Self.maskedHeader(field))
             },
             correlationID: reference
         )
-        return render("errors/debug", model, status: .internalServerError, fallback: "An unexpected error has occurred")
+        return .page(model, status: .internalServerError)
     }
 
     private static func maskedHeader(_ field: HTTPField) -> String {
@@ -160,26 +158,8 @@ public actor ErrorPages {
         }
     }
 
-    private func layout(_ context: AppRequestContext, withLayout: Bool, title: String) -> LayoutModel? {
-        withLayout ? LayoutModel(title: title, context: context) : nil
-    }
-
-    /// Renders the page, or a static page with the same status if rendering fails.
-    private func render(_ template: String, _ model: some Sendable, status: HTTPResponse.Status, fallback heading: String) -> Response {
-        if let response = try? views.page(template, model, status: status) {
-            return response
-        }
-        return Self.staticPage(status: status, heading: heading)
-    }
-
-    /// A page that needs nothing to render: no templates, no database.
-    static func staticPage(status: HTTPResponse.Status, heading: String) -> Response {
-        let html = """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(heading) - Microblog</title></head>
-            <body><h1>\(heading)</h1><p><a href="/index">Back</a></p></body></html>
-            """
-        return .html(html, status: status)
+    private func layout(_ context: AppRequestContext, withLayout: Bool, title: String) -> LayoutModel {
+        withLayout ? LayoutModel(title: title, context: context) : .bare
     }
 
     /// A short random reference that ties a 500 page to its log record.
@@ -223,37 +203,6 @@ extension String {
     fileprivate func leftPadded(to width: Int) -> String {
         String(repeating: "0", count: max(0, width - count)) + self
     }
-}
-
-struct NotFoundModel: Sendable {
-    var layout: LayoutModel?
-}
-
-struct ServerErrorModel: Sendable {
-    var layout: LayoutModel?
-    var correlationID: String
-}
-
-struct StatusPageModel: Sendable {
-    var layout: LayoutModel?
-    var heading: String
-    var message: String
-}
-
-struct DebugPageModel: Sendable {
-    struct Header: Sendable {
-        var name: String
-        var value: String
-    }
-    var layout: LayoutModel?
-    var errorType: String
-    var message: String
-    var chain: [String]
-    var location: String?
-    var method: String
-    var path: String
-    var headers: [Header]
-    var correlationID: String
 }
 
 /// Hands every error thrown below it to ``ErrorPages``. Placed twice: inside, below the current-user middleware,

@@ -5,7 +5,6 @@ import Hummingbird
 struct MainController: Sendable {
     let database: any Store
     let registry: UserRegistry
-    let views: Views
     let postsPerPage: Int
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -53,7 +52,7 @@ struct MainController: Sendable {
             posts: page.items.map(PostModel.init),
             pagination: PaginationModel(page: page, basePath: "/index")
         )
-        return try views.page("index", model)
+        return .page(model)
     }
 
     // MARK: Profile
@@ -76,7 +75,7 @@ struct MainController: Sendable {
             posts: page.items.map(PostModel.init),
             pagination: PaginationModel(page: page, basePath: UserPath.of(user.username))
         )
-        return try views.page("user", model)
+        return .page(model)
     }
 
     // MARK: Edit profile
@@ -116,7 +115,7 @@ struct MainController: Sendable {
                 aboutMe: FieldModel(value: aboutMe, errors: errors["about_me"])
             )
         )
-        return try views.page("edit_profile", model)
+        return .page(model)
     }
 
     // MARK: Static
@@ -128,46 +127,6 @@ struct MainController: Sendable {
             body: .init(byteBuffer: ByteBuffer(string: Stylesheet.css))
         )
     }
-}
-
-struct IndexPage: Sendable {
-    struct Form: Sendable {
-        var post: FieldModel
-    }
-    var layout: LayoutModel
-    var form: Form
-    var posts: [PostModel]
-    var pagination: PaginationModel?
-}
-
-struct UserPage: Sendable {
-    struct Profile: Sendable {
-        var username: String
-        var aboutMe: String?
-        var lastSeen: String?
-        var avatarURL: String
-
-        init(_ user: User) {
-            username = user.username
-            aboutMe = user.aboutMe
-            lastSeen = LastSeenFormat.string(from: user.lastSeen)
-            avatarURL = Gravatar.url(email: user.email, size: 128)
-        }
-    }
-    var layout: LayoutModel
-    var profile: Profile
-    var isOwnProfile: Bool
-    var posts: [PostModel]
-    var pagination: PaginationModel?
-}
-
-struct EditProfilePage: Sendable {
-    struct Form: Sendable {
-        var username: FieldModel
-        var aboutMe: FieldModel
-    }
-    var layout: LayoutModel
-    var form: Form
 }
 
 /// "Last seen on" times, in UTC.

@@ -42,7 +42,7 @@ final class ServerProcess: @unchecked Sendable {
     /// Starts the server with `environment` (plus PORT=0) and returns once it has said which port it listens on.
     /// - Parameter unprivilegedUser: run as this user id (and group id) instead, through `setpriv`, so that file
     ///   permissions apply (the tests run as root). When that user cannot reach the built executable (a clone in a
-    ///   private folder), the executable and its resources are copied into `workingDirectory/bin` first.
+    ///   private folder), the executable (and any resource bundles) is copied into `workingDirectory/bin` first.
     /// - Throws: ``ServerProcessError/exited(_:)`` with everything the server wrote, if it exits first.
     static func start(
         environment: [String: String],
@@ -104,7 +104,7 @@ final class ServerProcess: @unchecked Sendable {
         return true
     }
 
-    /// Copies the executable and the resource bundles beside it (the templates) into `folder`.
+    /// Copies the executable and any resource bundles beside it into `folder`.
     private static func copyExecutable(_ executable: URL, into folder: URL) throws -> URL {
         let files = FileManager.default
         if !files.fileExists(atPath: folder.path) {

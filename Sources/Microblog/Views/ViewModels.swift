@@ -2,7 +2,7 @@ import Foundation
 import HummingbirdAuth
 
 /// What the base layout needs: the title, who is logged in, the CSRF token of the logout form, flashed messages.
-struct LayoutModel: Sendable {
+struct LayoutModel: ViewModel {
     var title: String?
     var currentUser: NavUser?
     var csrfToken: String
@@ -10,10 +10,14 @@ struct LayoutModel: Sendable {
     var hasFlashes: Bool
 
     /// The logged-in user as the navigation bar shows them.
-    struct NavUser: Sendable {
+    struct NavUser: ViewModel {
         var username: String
         var profilePath: String
     }
+
+    /// The layout of a page shown outside the session's middleware (an error of the session store itself): no
+    /// user, no forms, the site's default title.
+    static let bare = LayoutModel(title: nil, currentUser: nil, csrfToken: "", flashes: [])
 
     init(title: String?, currentUser: NavUser?, csrfToken: String, flashes: [String]) {
         self.title = title
@@ -36,7 +40,7 @@ struct LayoutModel: Sendable {
 }
 
 /// One form field as a page shows it: the value to put back and its messages.
-struct FieldModel: Sendable {
+struct FieldModel: ViewModel {
     var value: String
     var errors: [String]
 
@@ -47,7 +51,7 @@ struct FieldModel: Sendable {
 }
 
 /// A post as listed on a page.
-struct PostModel: Sendable {
+struct PostModel: ViewModel {
     var body: String
     var authorName: String
     var authorPath: String
@@ -62,7 +66,7 @@ struct PostModel: Sendable {
 }
 
 /// Newer/Older links of a paginated list.
-struct PaginationModel: Sendable {
+struct PaginationModel: ViewModel {
     var newerURL: String?
     var olderURL: String?
 

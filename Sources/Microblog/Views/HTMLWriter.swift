@@ -1,0 +1,74 @@
+import NIOCore
+
+/// The bytes of a page being rendered: template text as it is, every value escaped per Unicode scalar.
+///
+/// Compiled templates write through it (`CompiledViews.swift`, generated at build time from `Views/Templates`).
+/// Escaping replaces `<`, `>`, `&`, `"` and `'` byte by byte: all five are ASCII and no byte of a multi-byte UTF-8
+/// sequence is, so a quote before a combining mark is escaped too (swift-mustache's own escaper, which walks
+/// grapheme clusters, leaves it raw).
+struct HTMLWriter {
+    private(set) var buffer: ByteBuffer
+    /// Indentation owed before the next byte written: a partial or block that starts a line indents its first
+    /// line only if it writes anything.
+    private var pendingIndent: StaticString?
+
+    init(capacity: Int = 8192) {
+        buffer = ByteBufferAllocator().buffer(capacity: capacity)
+    }
+
+    /// The number of bytes written.
+    var count: Int { buffer.writerIndex }
+
+    mutating func write(_ text: StaticString) {
+        flushIndent()
+        buffer.writeStaticString(text)
+    }
+
+    mutating func write(escaping text: String) {
+        guard !text.isEmpty else { return }
+        flushIndent()
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0
+            for index in bytes.indices {
+                let replacement: StaticString
+                switch bytes[index] {
+                case UInt8(ascii: "<"): replacement = "&lt;"
+                case UInt8(ascii: ">"): replacement = "&gt;"
+                case UInt8(ascii: "&"): replacement = "&amp;"
+                case UInt8(ascii: "\""): replacement = "&quot;"
+                case UInt8(ascii: "'"): replacement = "&#39;"
+                default: continue
+                }
+                buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start..<index])))
+                buffer.writeStaticString(replacement)
+                start = index + 1
+            }
+            buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start...])))
+        }
+    }
+
+    /// Whether what was written since `start` ends a line: its last character is a newline (`\r\n` is one
+    /// character, and not a newline by this test, as in swift-mustache).
+    func endsWithNewline(since start: Int) -> Bool {
+        let end = buffer.writerIndex
+        guard end > start, buffer.getInteger(at: end - 1, as: UInt8.self) == UInt8(ascii: "\n") else { return false }
+        return end - 1 == start || buffer.getInteger(at: end - 2, as: UInt8.self) != UInt8(ascii: "\r")
+    }
+
+    /// Writes `indentation` before the next byte, if one is written before ``cancelIndent()``.
+    mutating func indentNextWrite(_ indentation: StaticString) {
+        pendingIndent = indentation
+    }
+
+    mutating func cancelIndent() {
+        pendingIndent = nil
+    }
+
+    private mutating func flushIndent() {
+        if let indent = pendingIndent {
+            pendingIndent = nil
+            buffer.writeStaticString(indent)
+        }
+    }
+}

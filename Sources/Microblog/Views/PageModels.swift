@@ -1,0 +1,98 @@
+import Foundation
+
+// The page models: one per page template (`Views/Templates`, which names its model in a `{{! model: Type }}`
+// comment), each rendered by the `render(into:)` compiled from that template. Every name a template uses is a
+// stored property here, which is also how swift-mustache, the reference the tests compare with, finds it.
+
+struct LoginPage: Sendable {
+    struct Form: ViewModel {
+        var username: FieldModel
+        var password: FieldModel
+    }
+    var layout: LayoutModel
+    var form: Form
+    var rememberMe: Bool
+    var formErrors: [String]
+}
+
+struct RegisterPage: Sendable {
+    struct Form: ViewModel {
+        var username: FieldModel
+        var email: FieldModel
+        var password: FieldModel
+        var password2: FieldModel
+    }
+    var layout: LayoutModel
+    var form: Form
+}
+
+struct IndexPage: Sendable {
+    struct Form: ViewModel {
+        var post: FieldModel
+    }
+    var layout: LayoutModel
+    var form: Form
+    var posts: [PostModel]
+    var pagination: PaginationModel?
+}
+
+struct UserPage: Sendable {
+    struct Profile: ViewModel {
+        var username: String
+        var aboutMe: String?
+        var lastSeen: String?
+        var avatarURL: String
+
+        init(_ user: User) {
+            username = user.username
+            aboutMe = user.aboutMe
+            lastSeen = LastSeenFormat.string(from: user.lastSeen)
+            avatarURL = Gravatar.url(email: user.email, size: 128)
+        }
+    }
+    var layout: LayoutModel
+    var profile: Profile
+    var isOwnProfile: Bool
+    var posts: [PostModel]
+    var pagination: PaginationModel?
+}
+
+struct EditProfilePage: Sendable {
+    struct Form: ViewModel {
+        var username: FieldModel
+        var aboutMe: FieldModel
+    }
+    var layout: LayoutModel
+    var form: Form
+}
+
+struct NotFoundPage: Sendable {
+    var layout: LayoutModel
+}
+
+struct ServerErrorPage: Sendable {
+    var layout: LayoutModel
+    var correlationID: String
+}
+
+struct StatusPage: Sendable {
+    var layout: LayoutModel
+    var heading: String
+    var message: String
+}
+
+struct DebugPage: Sendable {
+    struct Header: ViewModel {
+        var name: String
+        var value: String
+    }
+    var layout: LayoutModel
+    var errorType: String
+    var message: String
+    var chain: [String]
+    var location: String?
+    var method: String
+    var path: String
+    var headers: [Header]
+    var correlationID: String
+}
