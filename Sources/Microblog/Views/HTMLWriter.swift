@@ -27,25 +27,27 @@ struct HTMLWriter {
     mutating func write(escaping text: String) {
         guard !text.isEmpty else { return }
         flushIndent()
-        var text = text
-        text.withUTF8 { bytes in
-            var start = 0
-            for index in bytes.indices {
-                let replacement: StaticString
-                switch bytes[index] {
-                case UInt8(ascii: "<"): replacement = "&lt;"
-                case UInt8(ascii: ">"): replacement = "&gt;"
-                case UInt8(ascii: "&"): replacement = "&amp;"
-                case UInt8(ascii: "\""): replacement = "&quot;"
-                case UInt8(ascii: "'"): replacement = "&#39;"
-                default: continue
-                }
-                buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start..<index])))
-                buffer.writeStaticString(replacement)
-                start = index + 1
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var index = start
+        while index != utf8.endIndex {
+            let replacement: StaticString
+            switch utf8[index] {
+            case UInt8(ascii: "<"): replacement = "&lt;"
+            case UInt8(ascii: ">"): replacement = "&gt;"
+            case UInt8(ascii: "&"): replacement = "&amp;"
+            case UInt8(ascii: "\""): replacement = "&quot;"
+            case UInt8(ascii: "'"): replacement = "&#39;"
+            default:
+                utf8.formIndex(after: &index)
+                continue
             }
-            buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start...])))
+            buffer.writeSubstring(Substring(utf8[start..<index]))
+            buffer.writeStaticString(replacement)
+            utf8.formIndex(after: &index)
+            start = index
         }
+        buffer.writeSubstring(Substring(utf8[start..<index]))
     }
 
     /// Whether what was written since `start` ends a line: its last character is a newline (`\r\n` is one
