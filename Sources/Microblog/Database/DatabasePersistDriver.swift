@@ -3,7 +3,8 @@ import Hummingbird
 
 /// hummingbird-auth's session storage, kept in the store's `session` table so sessions (and the CSRF tokens in
 /// them) survive restarts, are shared by every server instance on one database, and a deleted session (logout)
-/// stops working everywhere at once.
+/// stops working everywhere at once. Loading a session reads the user it names in the same statement and leaves
+/// that user in the request's ``SessionLoad`` for ``StoreSessionMiddleware``.
 public struct DatabasePersistDriver: PersistDriver {
     let database: any Store
 
@@ -34,18 +35,19 @@ public struct DatabasePersistDriver: PersistDriver {
 
     public func getWithTTL<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> (object: Object, ttl: Duration?)? {
         let now = Date.now
-        let stored: (value: Data, expiresAt: Date?)?
+        let stored: (value: Data, expiresAt: Date?, user: User?)?
         do {
             stored = try await database.session(key: key)
         } catch {
             // The session middleware swallows this error; StoreSessionMiddleware turns it into a 503.
-            SessionLoadFailure.current?.record(error)
+            SessionLoad.current?.record(error)
             throw error
         }
-        guard let (data, expiresAt) = stored else { return nil }
+        guard let (data, expiresAt, user) = stored else { return nil }
         if let expiresAt, expiresAt <= now { return nil }
         do {
             let object = try JSONDecoder().decode(Object.self, from: data)
+            SessionLoad.current?.record(user: user)
             return (object, expiresAt.map { .milliseconds(Int64($0.timeIntervalSince(now) * 1000)) })
         } catch {
             throw PersistError.invalidConversion

@@ -2,6 +2,10 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
+    /// The user id in a stored session's JSON text: the number after ``SessionState/userIDMember`` (at most 18
+    /// digits, so the cast to `bigint` cannot overflow).
+    static let sessionUserIDPattern = #""\#(SessionState.userIDMember)"\s*:\s*(-?[0-9]{1,18})(?![0-9])"#
+
     public func insertSession(key: String, value: Data, expiresAt: Date?) async throws(StoreError) {
         let logger = logger
         try await withConnection { connection in
@@ -37,16 +41,23 @@ extension PostgresStore {
         }
     }
 
-    public func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?)? {
+    public func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
         let logger = logger
         return try await withConnection { connection in
+            // The user id is found with a regular expression, not by parsing the value as JSON: a cast to jsonb would
+            // fail the whole statement on a value that is not JSON, where such a session must merely name no user.
             let rows = try await connection.query(
-                "SELECT value, expires_at FROM session WHERE key = \(key)",
+                #"""
+                SELECT \#(unescaped: Self.userColumns), session.value, session.expires_at
+                FROM session LEFT JOIN "user"
+                    ON "user".id = substring(encode(session.value, 'escape') FROM \#(Self.sessionUserIDPattern))::bigint
+                WHERE session.key = \#(key)
+                """#,
                 logger: logger
             ).collect()
             guard let row = rows.first else { return nil }
-            let (value, expiresAt) = try row.decode((Data, Date?).self)
-            return (value, expiresAt)
+            let cells = row.makeRandomAccess()
+            return (try cells["value"].decode(Data.self), try cells["expires_at"].decode(Date?.self), try Self.decodeUserIfPresent(row))
         }
     }
 

@@ -5,6 +5,11 @@ extension PostgresStore {
     /// The columns of a ``User``, in the order ``decodeUser(_:)`` reads them.
     static let userColumns = #"id, username, username_key, email, email_key, password_hash, about_me, last_seen"#
 
+    /// The user in the row's first columns (``userColumns``), nil when they are NULL (an outer join found none).
+    static func decodeUserIfPresent(_ row: PostgresRow) throws -> User? {
+        try row.decode(Int64?.self) == nil ? nil : decodeUser(row)
+    }
+
     static func decodeUser(_ row: PostgresRow) throws -> User {
         let (id, username, usernameKey, email, emailKey, passwordHash, aboutMe, lastSeen) =
             try row.decode((Int64, String, String, String, String, String, String?, Date).self)

@@ -35,12 +35,21 @@ extension SQLiteStore {
         }
     }
 
-    public func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?)? {
-        try await readOneStatement { db -> (value: Data, expiresAt: Date?)? in
-            let statement = try db.cachedStatement(sql: "SELECT value, expires_at FROM session WHERE key = ?")
-            guard let row = try Row.fetchOne(statement, arguments: [key]) else { return nil }
-            let expiresAt: Double? = row["expires_at"]
-            return (row["value"], expiresAt.map { Date(timeIntervalSince1970: $0) })
+    public func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
+        try await readOneStatement { db -> (value: Data, expiresAt: Date?, user: User?)? in
+            // The CASE keeps json_extract from ever seeing a value that is not JSON: such a session has no user.
+            let statement = try db.cachedStatement(sql: """
+                SELECT session.value AS session_value, session.expires_at AS session_expires_at, user.*
+                FROM session LEFT JOIN user ON user.id = CASE
+                    WHEN json_valid(CAST(session.value AS TEXT)) THEN json_extract(CAST(session.value AS TEXT), ?)
+                END
+                WHERE session.key = ?
+                """)
+            guard let row = try Row.fetchOne(statement, arguments: ["$." + SessionState.userIDMember, key]) else { return nil }
+            let expiresAt: Double? = row["session_expires_at"]
+            // The user's columns are NULL when the join found none.
+            let user = row["id"] as Int64? == nil ? nil : try User(row: row)
+            return (row["session_value"], expiresAt.map { Date(timeIntervalSince1970: $0) }, user)
         }
     }
 

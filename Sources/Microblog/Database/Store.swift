@@ -66,8 +66,10 @@ public protocol Store: Sendable {
     /// expiry; with an expiry, sessions that expired before `now` are swept in the same transaction.
     func saveSession(key: String, value: Data, expiresAt: Date?, now: Date) async throws(StoreError)
 
-    /// The stored session with this key, expired or not: its value and expiry.
-    func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?)?
+    /// The stored session with this key, expired or not: its value and expiry, with the user its value names
+    /// (``SessionState/userIDMember``) read in the same statement. `user` is nil when that user no longer exists or
+    /// the value names none (it is not a ``SessionState``); a caller checks that `user` is the one it decodes.
+    func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)?
 
     /// Deletes a session.
     func deleteSession(key: String) async throws(StoreError)

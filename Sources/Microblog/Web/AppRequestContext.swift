@@ -6,6 +6,9 @@ import Logging
 public struct AppRequestContext: SessionRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let sessions: SessionContext<SessionState>
+    /// The user the session names, read with the session by ``StoreSessionMiddleware``; nil without a session or
+    /// when that user no longer exists. ``CurrentUserMiddleware`` decides from it who is logged in.
+    var sessionUser: User?
     /// The logged-in user, set by ``CurrentUserMiddleware``.
     public var currentUser: User?
     /// The parsed form of a POST, set by ``CSRFMiddleware`` once its token is verified.
@@ -21,6 +24,7 @@ public struct AppRequestContext: SessionRequestContext, RequestContext {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress
         sessions = .init()
+        sessionUser = nil
         currentUser = nil
         form = nil
         flashes = []

@@ -4,8 +4,9 @@ import Hummingbird
 import Logging
 import HummingbirdAuth
 
-/// Finds the logged-in user (from the session, or from a remember-me cookie, which starts a new session), and
-/// records `last_seen` at most once a minute per user so that reading pages does not make every GET a write.
+/// Finds the logged-in user (the session's, read with the session, or a remember-me cookie's, which starts a new
+/// session), and records `last_seen` at most once a minute per user so that reading pages does not make every GET
+/// a write.
 struct CurrentUserMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let database: any Store
@@ -17,7 +18,8 @@ struct CurrentUserMiddleware: RouterMiddleware {
         var context = context
         var expireRememberCookie = false
         if let userID = context.sessions.session?.userID {
-            context.currentUser = try await database.user(id: userID)
+            // Read with the session in the same storage call; a session whose user was deleted is cleared.
+            context.currentUser = context.sessionUser?.id == userID ? context.sessionUser : nil
             if context.currentUser == nil {
                 context.sessions.clearSession()
             }

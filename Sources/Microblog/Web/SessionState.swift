@@ -8,6 +8,14 @@ public struct SessionState: Codable, Sendable, Equatable {
     /// The token every form of this session must send back as `csrf_token`.
     public var csrfToken: String
 
+    enum CodingKeys: String, CodingKey {
+        case userID, csrfToken
+    }
+
+    /// The member of a stored session's JSON that holds ``userID``: the stores join on it to read the session's
+    /// user in the same statement as the session.
+    static let userIDMember = CodingKeys.userID.stringValue
+
     /// A fresh session for `userID`, with a new CSRF token.
     public init(userID: Int64) {
         self.userID = userID

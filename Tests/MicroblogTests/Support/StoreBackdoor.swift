@@ -28,6 +28,24 @@ enum StoreBackdoor {
         }
     }
 
+    /// Runs one statement that answers nothing, on whichever engine `store` is, in a transaction of its own.
+    static func execute(
+        _ store: any Store,
+        sqlite sql: String,
+        arguments: StatementArguments = [],
+        postgres query: PostgresQuery
+    ) async throws(StoreError) {
+        switch store {
+        case let sqlite as SQLiteStore:
+            try await sqlite.write { db in try db.execute(sql: sql, arguments: arguments) }
+        case let postgres as PostgresStore:
+            let logger = postgres.logger
+            try await postgres.withConnection { connection in _ = try await connection.query(query, logger: logger) }
+        default:
+            Issue.record("no raw access to \(type(of: store))")
+        }
+    }
+
     /// How many users are stored.
     static func userCount(_ store: any Store) async throws -> Int {
         try await count(store, sqlite: "SELECT COUNT(*) FROM user", postgres: #"SELECT count(*) FROM "user""#)
