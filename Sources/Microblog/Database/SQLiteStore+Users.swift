@@ -103,4 +103,34 @@ extension SQLiteStore {
             return Page(fetched: rows, number: window.number, perPage: perPage)
         }
     }
+
+    /// The user with this username key and a page of their posts, in one statement; nil when no user has it.
+    public func userPage(usernameKey key: IdentityKey, page: Int, perPage: Int) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>)? {
+        let window = Page<PostWithAuthor>.window(page: page, perPage: perPage)
+        return try await readOneStatement { db -> (user: User, posts: Page<PostWithAuthor>)? in
+            // A row per post of the window, each with its author's columns; a single row with NULL post columns when
+            // the window holds none; no row when no user has the name.
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    WITH profile AS (SELECT * FROM user WHERE username_key = ?)
+                    SELECT profile.*, post.id AS post_id, post.body AS post_body, post.timestamp AS post_timestamp
+                    FROM profile LEFT JOIN (
+                        SELECT id, body, timestamp FROM post WHERE user_id = (SELECT id FROM profile)
+                        ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?
+                    ) AS post ON 1
+                    ORDER BY post.timestamp DESC, post.id DESC
+                    """),
+                arguments: [key.rawValue, window.limit, window.offset]
+            )
+            guard let first = rows.first else { return nil }
+            let user = try User(row: first)
+            let posts = rows.compactMap { row -> PostWithAuthor? in
+                guard let id: Int64 = row["post_id"] else { return nil }
+                return PostWithAuthor(
+                    id: id, body: row["post_body"], timestamp: row["post_timestamp"], authorName: user.username, authorEmail: user.email
+                )
+            }
+            return (user, Page(fetched: posts, number: window.number, perPage: perPage))
+        }
+    }
 }

@@ -45,6 +45,10 @@ public protocol Store: Sendable {
     /// Posts of everyone (`authorID` nil) or of one author, newest first, `perPage` at a time; `page` counts from 1.
     func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>
 
+    /// What a profile page shows, in one statement: the user whose username normalises to `key` and page `page` of
+    /// their posts (as ``posts(byAuthor:page:perPage:)`` pages them); nil when no user has that name.
+    func userPage(usernameKey key: IdentityKey, page: Int, perPage: Int) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>)?
+
     // MARK: Remember-me tokens
 
     /// Stores a remember-me token: the selector finds it, only the hash of the validator is kept.

@@ -64,10 +64,11 @@ struct MainController: Sendable {
               let username = encoded.removingPercentEncoding,
               IdentityRules.usernameLength.contains(username.unicodeScalars.count),
               username.unicodeScalars.allSatisfy(IdentityRules.isUsernameScalar),
-              let user = try await database.user(usernameKey: IdentityKey(username)),
+              let (user, page) = try await database.userPage(
+                  usernameKey: IdentityKey(username), page: request.pageNumber, perPage: postsPerPage
+              ),
               let userID = user.id
         else { throw PageError.notFound }
-        let page = try await database.posts(byAuthor: userID, page: request.pageNumber, perPage: postsPerPage)
         let model = UserPage(
             layout: LayoutModel(title: user.username, context: context),
             profile: .init(user),

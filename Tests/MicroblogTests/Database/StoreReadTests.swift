@@ -41,4 +41,49 @@ struct StoreReadTests {
             #expect(try await database.session(key: "expired")?.expiresAt == expired, "an expired session is read; its reader decides")
         }
     }
+
+    @Test("userPage(usernameKey:page:perPage:) is the user with a page of their posts, paged as posts(byAuthor:) pages them; nil for an unknown name", arguments: Backend.all)
+    func userPage(_ backend: Backend) async throws {
+        let env = try await TestEnvironment(backend)
+        defer { env.removeFiles() }
+        try await env.withStore { (database) async throws -> Void in
+            let registry = UserRegistry(database: database)
+            let alice = try await registry.register(username: "Alice", email: "alice@example.com", passwordHash: "x")
+            let bob = try await registry.register(username: "bob", email: "bob@example.com", passwordHash: "x")
+            let carol = try await registry.register(username: "carol", email: "carol@example.com", passwordHash: "x")
+            let start = Date(timeIntervalSince1970: 1_700_000_000)
+            // Two posts at the same instant: the later id is the newer.
+            for (n, offset) in [0, 10, 10, 20, 30].enumerated() {
+                try await database.createPost(authorID: alice.id!, body: "alice \(n)", at: start + TimeInterval(offset))
+            }
+            try await database.createPost(authorID: bob.id!, body: "bob", at: start + 15)
+
+            for number in 0...4 {
+                let page = try #require(try await database.userPage(usernameKey: IdentityKey("alice"), page: number, perPage: 2))
+                let expected = try await database.posts(byAuthor: alice.id!, page: number, perPage: 2)
+                #expect(page.user.id == alice.id, "page \(number)")
+                #expect(page.user.username == "Alice")
+                #expect(page.posts.items == expected.items, "page \(number)")
+                #expect(page.posts.items.allSatisfy { $0.authorName == "Alice" && $0.authorEmail == "alice@example.com" })
+                #expect(page.posts.number == expected.number)
+                #expect(page.posts.hasNewer == expected.hasNewer)
+                #expect(page.posts.hasOlder == expected.hasOlder, "page \(number)")
+            }
+            let first = try #require(try await database.userPage(usernameKey: IdentityKey("alice"), page: 1, perPage: 2))
+            #expect(first.posts.items.map(\.body) == ["alice 4", "alice 3"])
+            #expect(first.posts.hasOlder && !first.posts.hasNewer)
+            let second = try #require(try await database.userPage(usernameKey: IdentityKey("ALICE"), page: 2, perPage: 2))
+            #expect(second.posts.items.map(\.body) == ["alice 2", "alice 1"], "same instant: the later post first")
+            let last = try #require(try await database.userPage(usernameKey: IdentityKey("alice"), page: 3, perPage: 2))
+            #expect(last.posts.items.map(\.body) == ["alice 0"])
+            #expect(!last.posts.hasOlder && last.posts.hasNewer)
+            let past = try #require(try await database.userPage(usernameKey: IdentityKey("alice"), page: 9, perPage: 2))
+            #expect(past.posts.items.isEmpty && past.user.id == alice.id, "past the last page: the user, no posts")
+
+            let withoutPosts = try #require(try await database.userPage(usernameKey: IdentityKey("carol"), page: 1, perPage: 2))
+            #expect(withoutPosts.user.id == carol.id && withoutPosts.posts.items.isEmpty && !withoutPosts.posts.hasOlder)
+            #expect(try await database.userPage(usernameKey: IdentityKey("bob"), page: 1, perPage: 2)?.posts.items.map(\.body) == ["bob"])
+            #expect(try await database.userPage(usernameKey: IdentityKey("nobody"), page: 1, perPage: 2) == nil)
+        }
+    }
 }
