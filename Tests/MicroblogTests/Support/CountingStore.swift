@@ -1,0 +1,124 @@
+import Foundation
+import NIOConcurrencyHelpers
+@testable import Microblog
+
+/// A ``Store`` that passes every call on to another and writes down its name: how many storage calls, and which,
+/// a request makes.
+final class CountingStore: Store {
+    let base: any Store
+    private let log = NIOLockedValueBox<[String]>([])
+
+    init(_ base: any Store) {
+        self.base = base
+    }
+
+    /// The calls made while `body` runs, in order (nothing else may use the store meanwhile).
+    func calls(during body: () async throws -> Void) async throws -> [String] {
+        log.withLockedValue { $0 = [] }
+        try await body()
+        return log.withLockedValue { $0 }
+    }
+
+    private func count(_ name: String = #function) {
+        log.withLockedValue { $0.append(name) }
+    }
+
+    func checkHealth() async throws(StoreError) {
+        count()
+        try await base.checkHealth()
+    }
+
+    func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
+        count()
+        return try await base.insertUser(new, at: now)
+    }
+
+    func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, aboutMe: String?) async throws(StoreError) {
+        count()
+        try await base.updateProfile(userID: userID, username: username, usernameKey: usernameKey, aboutMe: aboutMe)
+    }
+
+    func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
+        count()
+        try await base.touchLastSeen(userID: userID, at: date)
+    }
+
+    func user(id: Int64) async throws(StoreError) -> User? {
+        count()
+        return try await base.user(id: id)
+    }
+
+    func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
+        count()
+        return try await base.user(usernameKey: key)
+    }
+
+    func heldIdentityKeys(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
+        count()
+        return try await base.heldIdentityKeys(username: username, email: email, exceptUserID: exceptUserID)
+    }
+
+    func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
+        count()
+        try await base.createPost(authorID: authorID, body: body, at: now)
+    }
+
+    func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Microblog.Page<PostWithAuthor> {
+        count()
+        return try await base.posts(byAuthor: authorID, page: page, perPage: perPage)
+    }
+
+    func userPage(usernameKey key: IdentityKey, page: Int, perPage: Int) async throws(StoreError) -> (user: User, posts: Microblog.Page<PostWithAuthor>)? {
+        count()
+        return try await base.userPage(usernameKey: key, page: page, perPage: perPage)
+    }
+
+    func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError) {
+        count()
+        try await base.insertRememberToken(selector: selector, validatorHash: validatorHash, userID: userID, expiresAt: expiresAt)
+    }
+
+    func rememberToken(selector: String, now: Date) async throws(StoreError) -> (validatorHash: Data, userID: Int64)? {
+        count()
+        return try await base.rememberToken(selector: selector, now: now)
+    }
+
+    func deleteRememberToken(selector: String) async throws(StoreError) {
+        count()
+        try await base.deleteRememberToken(selector: selector)
+    }
+
+    func insertSession(key: String, value: Data, expiresAt: Date?) async throws(StoreError) {
+        count()
+        try await base.insertSession(key: key, value: value, expiresAt: expiresAt)
+    }
+
+    func saveSession(key: String, value: Data, expiresAt: Date?, now: Date) async throws(StoreError) {
+        count()
+        try await base.saveSession(key: key, value: value, expiresAt: expiresAt, now: now)
+    }
+
+    func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
+        count()
+        return try await base.session(key: key)
+    }
+
+    func deleteSession(key: String) async throws(StoreError) {
+        count()
+        try await base.deleteSession(key: key)
+    }
+
+    func loginFailures(subjects: [String]) async throws(StoreError) -> [String: LoginFailures] {
+        count()
+        return try await base.loginFailures(subjects: subjects)
+    }
+
+    func updateLoginFailures(
+        subjects: [String],
+        now: Date,
+        _ update: @escaping @Sendable (_ subject: String, LoginFailures?) -> (LoginFailures, forgetAt: Date)?
+    ) async throws(StoreError) {
+        count()
+        try await base.updateLoginFailures(subjects: subjects, now: now, update)
+    }
+}
