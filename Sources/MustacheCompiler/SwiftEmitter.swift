@@ -49,7 +49,7 @@ struct SwiftEmitter {
         line("extension \(model)\(declaresConformance ? ": CompiledView" : "") {")
         depth += 1
         line("/// Renders `\(template.name).mustache`.")
-        line("func render(into html: inout HTMLWriter) {")
+        line("package func render(into html: inout HTMLWriter) {")
         depth += 1
         try frame(template.nodes, Context(partials: [template.name]))
         depth -= 1

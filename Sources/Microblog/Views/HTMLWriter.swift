@@ -6,13 +6,13 @@ import NIOCore
 /// Escaping replaces `<`, `>`, `&`, `"` and `'` byte by byte: all five are ASCII and no byte of a multi-byte UTF-8
 /// sequence is, so a quote before a combining mark is escaped too (swift-mustache's own escaper, which walks
 /// grapheme clusters, leaves it raw).
-struct HTMLWriter {
-    private(set) var buffer: ByteBuffer
+package struct HTMLWriter {
+    package private(set) var buffer: ByteBuffer
     /// Indentation owed before the next byte written: a partial or block that starts a line indents its first
     /// line only if it writes anything.
     private var pendingIndent: StaticString?
 
-    init(capacity: Int = 8192) {
+    package init(capacity: Int = 8192) {
         buffer = ByteBufferAllocator().buffer(capacity: capacity)
     }
 

@@ -26,24 +26,37 @@ struct RegisterPage: Sendable {
     var form: Form
 }
 
-struct IndexPage: Sendable {
-    struct Form: ViewModel {
+package struct IndexPage: Sendable {
+    package struct Form: ViewModel {
         var post: FieldModel
+
+        /// The memberwise initialiser, written out so that it can be `package` (the benchmarks build this model).
+        package init(post: FieldModel) {
+            self.post = post
+        }
     }
     var layout: LayoutModel
     var form: Form
     var posts: [PostModel]
     var pagination: PaginationModel?
+
+    /// The memberwise initialiser, written out so that it can be `package` (the benchmarks build this model).
+    package init(layout: LayoutModel, form: Form, posts: [PostModel], pagination: PaginationModel?) {
+        self.layout = layout
+        self.form = form
+        self.posts = posts
+        self.pagination = pagination
+    }
 }
 
-struct UserPage: Sendable {
-    struct Profile: ViewModel {
+package struct UserPage: Sendable {
+    package struct Profile: ViewModel {
         var username: String
         var aboutMe: String?
         var lastSeen: String?
         var avatarURL: String
 
-        init(_ user: User) {
+        package init(_ user: User) {
             username = user.username
             aboutMe = user.aboutMe
             lastSeen = LastSeenFormat.string(from: user.lastSeen)
@@ -55,6 +68,15 @@ struct UserPage: Sendable {
     var isOwnProfile: Bool
     var posts: [PostModel]
     var pagination: PaginationModel?
+
+    /// The memberwise initialiser, written out so that it can be `package` (the benchmarks build this model).
+    package init(layout: LayoutModel, profile: Profile, isOwnProfile: Bool, posts: [PostModel], pagination: PaginationModel?) {
+        self.layout = layout
+        self.profile = profile
+        self.isOwnProfile = isOwnProfile
+        self.posts = posts
+        self.pagination = pagination
+    }
 }
 
 struct EditProfilePage: Sendable {

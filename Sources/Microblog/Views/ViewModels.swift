@@ -2,7 +2,7 @@ import Foundation
 import HummingbirdAuth
 
 /// What the base layout needs: the title, who is logged in, the CSRF token of the logout form, flashed messages.
-struct LayoutModel: ViewModel {
+package struct LayoutModel: ViewModel {
     var title: String?
     var currentUser: NavUser?
     var csrfToken: String
@@ -10,16 +10,22 @@ struct LayoutModel: ViewModel {
     var hasFlashes: Bool
 
     /// The logged-in user as the navigation bar shows them.
-    struct NavUser: ViewModel {
+    package struct NavUser: ViewModel {
         var username: String
         var profilePath: String
+
+        /// The memberwise initialiser, written out so that it can be `package` (the benchmarks build this model).
+        package init(username: String, profilePath: String) {
+            self.username = username
+            self.profilePath = profilePath
+        }
     }
 
     /// The layout of a page shown outside the session's middleware (an error of the session store itself): no
     /// user, no forms, the site's default title.
     static let bare = LayoutModel(title: nil, currentUser: nil, csrfToken: "", flashes: [])
 
-    init(title: String?, currentUser: NavUser?, csrfToken: String, flashes: [String]) {
+    package init(title: String?, currentUser: NavUser?, csrfToken: String, flashes: [String]) {
         self.title = title
         self.currentUser = currentUser
         self.csrfToken = csrfToken
@@ -40,24 +46,24 @@ struct LayoutModel: ViewModel {
 }
 
 /// One form field as a page shows it: the value to put back and its messages.
-struct FieldModel: ViewModel {
+package struct FieldModel: ViewModel {
     var value: String
     var errors: [String]
 
-    init(value: String = "", errors: [String] = []) {
+    package init(value: String = "", errors: [String] = []) {
         self.value = value
         self.errors = errors
     }
 }
 
 /// A post as listed on a page.
-struct PostModel: ViewModel {
+package struct PostModel: ViewModel {
     var body: String
     var authorName: String
     var authorPath: String
     var avatarURL: String
 
-    init(_ post: PostWithAuthor) {
+    package init(_ post: PostWithAuthor) {
         body = post.body
         authorName = post.authorName
         authorPath = UserPath.of(post.authorName)
@@ -66,11 +72,11 @@ struct PostModel: ViewModel {
 }
 
 /// Newer/Older links of a paginated list.
-struct PaginationModel: ViewModel {
+package struct PaginationModel: ViewModel {
     var newerURL: String?
     var olderURL: String?
 
-    init?(page: Page<PostWithAuthor>, basePath: String) {
+    package init?(page: Page<PostWithAuthor>, basePath: String) {
         guard page.hasNewer || page.hasOlder else { return nil }
         newerURL = page.hasNewer ? "\(basePath)?page=\(page.number - 1)" : nil
         olderURL = page.hasOlder ? "\(basePath)?page=\(page.number + 1)" : nil

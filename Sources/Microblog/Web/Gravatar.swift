@@ -2,10 +2,10 @@ import Crypto
 import Foundation
 
 /// Avatar URLs: `https://www.gravatar.com/avatar/<md5 of trimmed, lower-cased e-mail>?d=identicon&s=<size>`.
-enum Gravatar {
+package enum Gravatar {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    static func url(email: String, size: Int) -> String {
+    package static func url(email: String, size: Int) -> String {
         let normalised = trimmed(email).lowercased()
         let digest = Insecure.MD5.hash(data: Data(normalised.utf8))
         var hex = [UInt8]()
