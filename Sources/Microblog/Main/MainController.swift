@@ -49,7 +49,7 @@ struct MainController: Sendable {
         let model = IndexPage(
             layout: LayoutModel(title: "Home", context: context),
             form: .init(post: FieldModel(value: post, errors: errors["post"])),
-            posts: page.items.map(PostModel.init),
+            posts: PostModel.list(page.items),
             pagination: PaginationModel(page: page, basePath: "/index")
         )
         return .page(model)
@@ -73,7 +73,7 @@ struct MainController: Sendable {
             layout: LayoutModel(title: user.username, context: context),
             profile: .init(user),
             isOwnProfile: viewer.id == userID,
-            posts: page.items.map(PostModel.init),
+            posts: PostModel.list(page.items),
             pagination: PaginationModel(page: page, basePath: UserPath.of(user.username))
         )
         return .page(model)

@@ -63,11 +63,22 @@ package struct PostModel: ViewModel {
     var authorPath: String
     var avatarURL: String
 
-    package init(_ post: PostWithAuthor) {
+    package init(_ post: PostWithAuthor, avatarURL: String? = nil) {
         body = post.body
         authorName = post.authorName
         authorPath = UserPath.of(post.authorName)
-        avatarURL = Gravatar.url(email: post.authorEmail, size: 36)
+        self.avatarURL = avatarURL ?? Gravatar.url(email: post.authorEmail, size: 36)
+    }
+
+    /// A page's posts, each author's avatar URL (an MD5) made once: a profile page is one author's posts.
+    package static func list(_ posts: [PostWithAuthor]) -> [PostModel] {
+        var avatars: [String: String] = [:]
+        return posts.map { post in
+            if let avatar = avatars[post.authorEmail] { return PostModel(post, avatarURL: avatar) }
+            let model = PostModel(post)
+            avatars[post.authorEmail] = model.avatarURL
+            return model
+        }
     }
 }
 

@@ -67,33 +67,3 @@ struct SignedOutCSRF: Sendable {
         return value
     }
 }
-
-extension Data {
-    /// base64url without padding (RFC 4648 section 5), as cookies and form fields carry it.
-    func base64URLEncodedString() -> String {
-        base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    /// Decodes base64url without padding; nil for any other byte.
-    init?(base64URL bytes: some Collection<UInt8>) {
-        guard bytes.allSatisfy(Self.isBase64URLByte) else { return nil }
-        var text = String(decoding: bytes, as: UTF8.self)
-            .replacingOccurrences(of: "-", with: "+")
-            .replacingOccurrences(of: "_", with: "/")
-        text += String(repeating: "=", count: (4 - text.utf8.count % 4) % 4)
-        self.init(base64Encoded: text)
-    }
-
-    static func isBase64URLByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "_"):
-            true
-        default:
-            false
-        }
-    }
-}
