@@ -146,8 +146,8 @@ if Context.environment["MICROBLOG_BENCHMARKS"] != nil {
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                // swift-mustache renders the page templates beside the compiled ones (the render benchmarks).
                 .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/MicroblogBenchmarks",

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -35,6 +34,7 @@ final class FixtureSlot<Value: Sendable>: Sendable {
     }
 }
 
+/// Why a fixture could not be made.
 enum FixtureError: Error, CustomStringConvertible {
     case notSetUp
     case unexpected(String)
@@ -47,7 +47,7 @@ enum FixtureError: Error, CustomStringConvertible {
     }
 }
 
-/// A fresh folder for one fixture's SQLite files, removed at teardown.
+/// A fresh folder for one fixture's files, removed at teardown.
 struct ScratchFolder: Sendable {
     let path: String
 
@@ -101,22 +101,46 @@ struct RegistryFixture: Sendable {
     }
 }
 
+// MARK: The user the pages show
+
+/// `susan`, the user every page benchmark shows: registered through ``UserRegistry`` with an about-me text that
+/// needs escaping, and her posts written through the store, as the server writes them.
+enum PageUser {
+    static let username = "susan"
+    static let password = "correct horse battery staple"
+    static let aboutMe = "I like benchmarks & <b>fast</b> pages."
+
+    static func seed(_ database: some Store, posts: Int) async throws {
+        let registry = UserRegistry(database: database)
+        let hash = try await PasswordHasher(cost: 4).hash(password)
+        let user = try await registry.register(username: username, email: "susan@bench.example.com", passwordHash: hash)
+        guard let id = user.id else { throw FixtureError.unexpected("registered user without id") }
+        try await registry.updateProfile(userID: id, username: username, aboutMe: aboutMe)
+        for post in 0..<posts {
+            try await database.createPost(
+                authorID: id, body: "Benchmark post number \(post): the quick brown fox jumps over the lazy dog.", at: Date()
+            )
+        }
+    }
+}
+
 // MARK: Router
 
 /// The whole application from `buildApplication`, driven through Hummingbird's router test client (no sockets),
-/// with one registered, logged-in user who has written `posts` posts.
+/// with ``PageUser`` logged in.
 struct RouterFixture: Sendable {
     let folder: ScratchFolder
     let harness: RouterHarness
-    let username: String
     /// `Cookie:` with the logged-in session.
     let cookie: String
 
     static func make(posts: Int) async throws -> RouterFixture {
         let folder = try ScratchFolder()
+        let databasePath = folder.path + "/app.db"
+        try await PageUser.seed(SQLiteStore.openFile(atPath: databasePath), posts: posts)
         let configuration = AppConfiguration(
             secretKey: String(repeating: "k", count: 16) + UUID().uuidString + UUID().uuidString,
-            databasePath: folder.path + "/app.db",
+            databasePath: databasePath,
             port: 0,
             bcryptCost: 4
         )
@@ -124,19 +148,16 @@ struct RouterFixture: Sendable {
         let logger = Logger(label: "microblog-bench", factory: { _ in SwiftLogNoOpLogHandler() })
         let app = try await buildApplication(configuration: configuration, dependencies: AppDependencies(logger: logger))
         let harness = try await RouterHarness.start(app)
-        let username = "susan"
-        let password = "correct horse battery staple"
-        var jar = Jar()
-        try await jar.submit(harness, "/register", [
-            ("username", username), ("email", "susan@bench.example.com"), ("password", password), ("password2", password),
-        ])
-        try await jar.submit(harness, "/login", [("username", username), ("password", password)])
-        for post in 0..<posts {
-            try await jar.submit(harness, "/index", [("post", "Benchmark post number \(post): the quick brown fox jumps over the lazy dog.")], formPage: "/index")
+        let cookie = try await harness.logIn(username: PageUser.username, password: PageUser.password)
+        let fixture = RouterFixture(folder: folder, harness: harness, cookie: cookie)
+        // Each page once, so that the measured requests are the steady state and show the user's last post.
+        for path in ["/index", "/user/\(PageUser.username)"] {
+            let page = try await fixture.get(path)
+            guard page.status == .ok, String(buffer: page.body).contains("Benchmark post number \(posts - 1):") else {
+                throw FixtureError.unexpected("GET \(path) answered \(page.status.code) without the last post")
+            }
         }
-        // Read the flash so the measured pages do not write the session.
-        _ = try await jar.send(harness, "/index")
-        return RouterFixture(folder: folder, harness: harness, username: username, cookie: jar.header)
+        return fixture
     }
 
     /// GET `path` as the logged-in user.
@@ -182,290 +203,134 @@ final class RouterHarness: Sendable {
         return RouterHarness(client: client, finish: finish, task: task)
     }
 
+    /// Logs in as a browser does (the login form, whose signed CSRF token is bound to a cookie it sets, then the
+    /// POST) and returns the `Cookie:` header that carries the session.
+    func logIn(username: String, password: String) async throws -> String {
+        var cookies: [String: String] = [:]
+        func keep(_ response: TestResponse) {
+            for setCookie in response.headers[values: .setCookie] {
+                guard let pair = setCookie.split(separator: ";").first, let equals = pair.firstIndex(of: "=") else { continue }
+                cookies[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+        }
+        func header() -> String {
+            cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+        }
+
+        let form = try await client.executeRequest(uri: "/login", method: .get, headers: [:], body: nil)
+        keep(form)
+        let html = String(buffer: form.body)
+        guard let marker = html.range(of: "name=\"csrf_token\" value=\""),
+              let end = html.range(of: "\"", range: marker.upperBound..<html.endIndex)
+        else { throw FixtureError.unexpected("no csrf_token on /login (status \(form.status.code))") }
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let body = [("csrf_token", String(html[marker.upperBound..<end.lowerBound])), ("username", username), ("password", password)]
+            .map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+            .joined(separator: "&")
+        let response = try await client.executeRequest(
+            uri: "/login", method: .post,
+            headers: [.cookie: header(), .contentType: "application/x-www-form-urlencoded"],
+            body: ByteBuffer(string: body)
+        )
+        guard response.status == .found else { throw FixtureError.unexpected("POST /login answered \(response.status.code), not 302") }
+        keep(response)
+        return header()
+    }
+
     func stop() async {
         finish.finish()
         _ = await task.result
     }
 }
 
-/// A cookie jar for the fixture's setup requests.
-struct Jar {
-    private var cookies: [String: String] = [:]
+// MARK: Render
 
-    var header: String { cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+/// The `index` and `user` pages ``PageUser`` sees, with their posts: the server's page models, built as
+/// `MainController` builds them from the store's rows; and swift-mustache with the same template files.
+struct RenderFixture: Sendable {
+    /// The templates' folder in the source tree.
+    static let templateDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Sources/Microblog/Views/Templates")
 
-    mutating func send(_ harness: RouterHarness, _ path: String, method: HTTPRequest.Method = .get, form: String? = nil) async throws -> TestResponse {
-        var headers: HTTPFields = [:]
-        if !cookies.isEmpty { headers[.cookie] = header }
-        if form != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
-        let response = try await harness.client.executeRequest(
-            uri: path, method: method, headers: headers, body: form.map { ByteBuffer(string: $0) }
-        )
-        for setCookie in response.headers[values: .setCookie] {
-            guard let pair = setCookie.split(separator: ";").first, let equals = pair.firstIndex(of: "=") else { continue }
-            cookies[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-        }
-        return response
-    }
+    let index: IndexPage
+    let user: UserPage
+    let mustache: MustacheLibrary
 
-    /// Fetches the form page for its CSRF token, then posts `fields`; expects the contract's 302.
-    mutating func submit(_ harness: RouterHarness, _ path: String, _ fields: [(String, String)], formPage: String? = nil) async throws {
-        let page = try await send(harness, formPage ?? path)
-        let html = String(buffer: page.body)
-        guard let marker = html.range(of: "name=\"csrf_token\" value=\""),
-              let end = html.range(of: "\"", range: marker.upperBound..<html.endIndex)
-        else { throw FixtureError.unexpected("no csrf_token on \(formPage ?? path) (status \(page.status.code))") }
-        let token = String(html[marker.upperBound..<end.lowerBound])
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        let body = ([("csrf_token", token)] + fields)
-            .map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
-            .joined(separator: "&")
-        let response = try await send(harness, path, method: .post, form: body)
-        guard response.status == .found else {
-            throw FixtureError.unexpected("POST \(path) answered \(response.status.code), not 302")
-        }
-    }
-}
-
-// MARK: Views
-
-/// Stand-ins for the server's internal view models, with the same property names: Mustache reads models through
-/// `Mirror`, so these render the real templates the same way (setup checks the output to catch drift).
-struct LayoutModel: Sendable {
-    struct NavUser: Sendable {
-        var username: String
-        var profilePath: String
-    }
-    var title: String?
-    var currentUser: NavUser?
-    var csrfToken: String
-    var flashes: [String]
-    var hasFlashes: Bool
-}
-
-struct FieldModel: Sendable {
-    var value: String
-    var errors: [String]
-}
-
-struct PostModel: Sendable {
-    var body: String
-    var authorName: String
-    var authorPath: String
-    var avatarURL: String
-}
-
-struct IndexPageModel: Sendable {
-    struct Form: Sendable {
-        var post: FieldModel
-    }
-    var layout: LayoutModel
-    var form: Form
-    var posts: [PostModel]
-    var pagination: String?
-}
-
-struct UserPageModel: Sendable {
-    struct Profile: Sendable {
-        var username: String
-        var aboutMe: String?
-        var lastSeen: String?
-        var avatarURL: String
-    }
-    var layout: LayoutModel
-    var profile: Profile
-    var isOwnProfile: Bool
-    var posts: [PostModel]
-    var pagination: String?
-}
-
-/// The templates and the two page models, as a logged-in `susan` with 20 posts sees them.
-struct ViewFixture: Sendable {
-    let views: Views
-    let index: IndexPageModel
-    let user: UserPageModel
-
-    static func make() async throws -> ViewFixture {
-        let views = try await Views.load()
-        let layout = LayoutModel(
-            title: "Home",
-            currentUser: .init(username: "susan", profilePath: "/user/susan"),
-            csrfToken: "Xb2kqz3Lr9yTQ0pW1mN8vC4sD7fG6hJ5aK_eR-uIoPl",
-            flashes: [],
-            hasFlashes: false
-        )
-        let posts = (0..<20).map { index in
-            PostModel(
-                body: "Benchmark post number \(index): the quick brown fox jumps over the lazy dog.",
-                authorName: "susan",
-                authorPath: "/user/susan",
-                avatarURL: "https://www.gravatar.com/avatar/0bc83cb571cd1c50ba6f3e8a78ef1346?d=identicon&s=36"
+    static func make(posts: Int) async throws -> RenderFixture {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let database = try SQLiteStore.openFile(atPath: folder.path + "/render.db")
+        try await PageUser.seed(database, posts: posts)
+        let feed = try await database.posts(byAuthor: nil, page: 1, perPage: posts)
+        guard let (user, ownPosts) = try await database.userPage(usernameKey: IdentityKey(PageUser.username), page: 1, perPage: posts)
+        else { throw FixtureError.unexpected("\(PageUser.username) has no profile page") }
+        let profilePath = "/user/\(PageUser.username)"
+        func layout(title: String) -> LayoutModel {
+            LayoutModel(
+                title: title,
+                currentUser: .init(username: user.username, profilePath: profilePath),
+                csrfToken: "Xb2kqz3Lr9yTQ0pW1mN8vC4sD7fG6hJ5aK_eR-uIoPl",
+                flashes: []
             )
         }
-        let index = IndexPageModel(layout: layout, form: .init(post: FieldModel(value: "", errors: [])), posts: posts, pagination: nil)
-        var userLayout = layout
-        userLayout.title = "susan"
-        let user = UserPageModel(
-            layout: userLayout,
-            profile: .init(
-                username: "susan",
-                aboutMe: "I like benchmarks & <b>fast</b> pages.",
-                lastSeen: "2026-11-26 12:00:00 UTC",
-                avatarURL: "https://www.gravatar.com/avatar/0bc83cb571cd1c50ba6f3e8a78ef1346?d=identicon&s=128"
-            ),
-            isOwnProfile: true,
-            posts: posts,
-            pagination: nil
+        let index = IndexPage(
+            layout: layout(title: "Home"),
+            form: .init(post: FieldModel()),
+            posts: PostModel.list(feed.items),
+            pagination: PaginationModel(page: feed, basePath: "/index")
         )
-        let fixture = ViewFixture(views: views, index: index, user: user)
-        let indexHTML = try views.render("index", index)
-        let userHTML = try views.render("user", user)
-        guard indexHTML.contains("Hi, susan!"), indexHTML.contains("number 19"),
-              userHTML.contains("User: susan"), userHTML.contains("&lt;b&gt;fast"), userHTML.contains("number 19")
-        else { throw FixtureError.unexpected("the stand-in view models no longer match the templates") }
+        let userPage = UserPage(
+            layout: layout(title: user.username),
+            profile: .init(user),
+            isOwnProfile: true,
+            posts: PostModel.list(ownPosts.items),
+            pagination: PaginationModel(page: ownPosts, basePath: profilePath)
+        )
+        MustacheContentTypes.register(ScalarHTMLContentType(), named: "SCALAR_HTML")
+        let fixture = RenderFixture(index: index, user: userPage, mustache: try await MustacheLibrary(directory: templateDirectory.path))
+
+        // Both renderers must write the same page, and a page with the user, her last post and the escaped text.
+        let indexHTML = html { fixture.index.render(into: &$0) }
+        let userHTML = html { fixture.user.render(into: &$0) }
+        guard indexHTML == fixture.mustache.render(index, withTemplate: "index"),
+              userHTML == fixture.mustache.render(userPage, withTemplate: "user")
+        else { throw FixtureError.unexpected("swift-mustache and the compiled templates render different pages") }
+        guard indexHTML.contains("Hi, susan!"), indexHTML.contains("number \(posts - 1)"),
+              userHTML.contains("User: susan"), userHTML.contains("&lt;b&gt;fast"), userHTML.contains("number \(posts - 1)")
+        else { throw FixtureError.unexpected("the pages do not show susan and her posts") }
         return fixture
     }
+
+    /// The page a compiled `render(into:)` writes, as text.
+    static func html(_ render: (inout HTMLWriter) -> Void) -> String {
+        var writer = HTMLWriter()
+        render(&writer)
+        return String(buffer: writer.buffer)
+    }
 }
 
-// MARK: Proposed: view models as MustacheParent
-
-/// The same stand-ins answering Mustache's lookups with a `switch` (`MustacheParent`) instead of `Mirror`: what the
-/// render benchmarks measure as the proposed change to the server's view models.
-struct ParentLayout: MustacheParent, Sendable {
-    struct NavUser: MustacheParent, Sendable {
-        var base: LayoutModel.NavUser
-        func child(named name: String) -> Any? {
-            switch name {
-            case "username": base.username
-            case "profilePath": base.profilePath
-            default: nil
+/// HTML escaping per Unicode scalar for swift-mustache, as the tests' reference renderer escapes
+/// (`Tests/MicroblogTests/Support/MustacheReference.swift`): what the templates' `SCALAR_HTML` content type names.
+struct ScalarHTMLContentType: MustacheContentType {
+    func escapeText(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "&": escaped += "&amp;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.unicodeScalars.append(scalar)
             }
         }
-    }
-    var base: LayoutModel
-    func child(named name: String) -> Any? {
-        switch name {
-        case "title": base.title
-        case "currentUser": base.currentUser.map(NavUser.init)
-        case "csrfToken": base.csrfToken
-        case "flashes": base.flashes
-        case "hasFlashes": base.hasFlashes
-        default: nil
-        }
+        return escaped
     }
 }
 
-struct ParentField: MustacheParent, Sendable {
-    var base: FieldModel
-    func child(named name: String) -> Any? {
-        switch name {
-        case "value": base.value
-        case "errors": base.errors
-        default: nil
-        }
-    }
-}
-
-struct ParentPost: MustacheParent, Sendable {
-    var base: PostModel
-    func child(named name: String) -> Any? {
-        switch name {
-        case "body": base.body
-        case "authorName": base.authorName
-        case "authorPath": base.authorPath
-        case "avatarURL": base.avatarURL
-        default: nil
-        }
-    }
-}
-
-struct ParentIndexPage: MustacheParent, Sendable {
-    struct Form: MustacheParent, Sendable {
-        var post: ParentField
-        func child(named name: String) -> Any? { name == "post" ? post : nil }
-    }
-    var layout: ParentLayout
-    var form: Form
-    var posts: [ParentPost]
-
-    init(_ page: IndexPageModel) {
-        layout = ParentLayout(base: page.layout)
-        form = Form(post: ParentField(base: page.form.post))
-        posts = page.posts.map(ParentPost.init)
-    }
-
-    func child(named name: String) -> Any? {
-        switch name {
-        case "layout": layout
-        case "form": form
-        case "posts": posts
-        default: nil
-        }
-    }
-}
-
-struct ParentUserPage: MustacheParent, Sendable {
-    struct Profile: MustacheParent, Sendable {
-        var base: UserPageModel.Profile
-        func child(named name: String) -> Any? {
-            switch name {
-            case "username": base.username
-            case "aboutMe": base.aboutMe
-            case "lastSeen": base.lastSeen
-            case "avatarURL": base.avatarURL
-            default: nil
-            }
-        }
-    }
-    var layout: ParentLayout
-    var profile: Profile
-    var isOwnProfile: Bool
-    var posts: [ParentPost]
-
-    init(_ page: UserPageModel) {
-        layout = ParentLayout(base: page.layout)
-        profile = Profile(base: page.profile)
-        isOwnProfile = page.isOwnProfile
-        posts = page.posts.map(ParentPost.init)
-    }
-
-    func child(named name: String) -> Any? {
-        switch name {
-        case "layout": layout
-        case "profile": profile
-        case "isOwnProfile": isOwnProfile
-        case "posts": posts
-        default: nil
-        }
-    }
-}
-
-// MARK: Proposed: Gravatar hex without String(format:)
-
-enum GravatarVariants {
-    /// As the server did it before 528a501: `String(format: "%02x")` per digest byte.
-    static func formatted(email: String, size: Int) -> String {
-        let normalised = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        let digest = Insecure.MD5.hash(data: Data(normalised.utf8))
-        let hex = digest.map { String(format: "%02x", $0) }.joined()
-        return "https://www.gravatar.com/avatar/\(hex)?d=identicon&s=\(size)"
-    }
-
-    /// A nibble table into one byte buffer (the server's `Gravatar` does the same since 528a501).
-    static func table(email: String, size: Int) -> String {
-        let normalised = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        let digest = Insecure.MD5.hash(data: Data(normalised.utf8))
-        let digits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(32)
-        for byte in digest {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return "https://www.gravatar.com/avatar/\(String(decoding: hex, as: UTF8.self))?d=identicon&s=\(size)"
-    }
-}
+// MARK: Log sink
 
 /// A running ``LogSink`` on a scratch folder, with a logger feeding it records shaped like the server's.
 struct LogSinkFixture: Sendable {

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Microblog
+import Mustache
 
 /// The microblog's micro-benchmarks (package-benchmark). Every fixture is built in a `setup` hook and removed in
 /// `teardown`; the measured closures only do the thing named. Run with
@@ -17,6 +18,8 @@ let benchmarks: @Sendable () -> Void = {
 
     registryBenchmarks()
     pageBenchmarks()
+    renderBenchmarks()
+    gravatarBenchmarks()
     formBenchmarks()
     logSinkBenchmarks()
     bcryptBenchmarks()
@@ -81,17 +84,17 @@ func registryBenchmarks() {
 
 // MARK: Pages
 
-/// `/index` and `/user/<name>` for a logged-in user with 20 posts: through the whole router (middleware, session
-/// and user lookups, database reads, rendering; no sockets), and the Mustache rendering alone.
+/// `/index` and `/user/<name>` for a logged-in user with 20 posts, through the whole router: middleware, session
+/// and user lookups, database reads, rendering (no sockets).
 func pageBenchmarks() {
     let router = FixtureSlot<RouterFixture>()
-    let routerSetup: Benchmark.BenchmarkSetupHook = { router.set(try await RouterFixture.make(posts: 20)) }
-    let routerTeardown: Benchmark.BenchmarkTeardownHook = { await router.take()?.stop() }
+    let setup: Benchmark.BenchmarkSetupHook = { router.set(try await RouterFixture.make(posts: 20)) }
+    let teardown: Benchmark.BenchmarkTeardownHook = { await router.take()?.stop() }
 
-    for path in ["/index", "/user/susan"] {
+    for path in ["/index", "/user/\(PageUser.username)"] {
         Benchmark(
             "Page: GET \(path) logged in, through the router",
-            configuration: .init(setup: routerSetup, teardown: routerTeardown)
+            configuration: .init(setup: setup, teardown: teardown)
         ) { benchmark in
             let fixture = try router.get()
             for _ in benchmark.scaledIterations {
@@ -101,53 +104,58 @@ func pageBenchmarks() {
             }
         }
     }
+}
 
-    let views = FixtureSlot<ViewFixture>()
-    let viewSetup: Benchmark.BenchmarkSetupHook = { views.set(try await ViewFixture.make()) }
-    let viewTeardown: Benchmark.BenchmarkTeardownHook = { _ = views.take() }
+// MARK: Render
 
-    Benchmark("Render: index template, 20 posts, Mirror-read stand-ins (models before 528a501)", configuration: .init(setup: viewSetup, teardown: viewTeardown)) { benchmark in
-        let fixture = try views.get()
+/// The `index` and `user` pages with 20 posts rendered from the server's page models: by the templates compiled
+/// into the server (`render(into:)` writing into an `HTMLWriter`), and by swift-mustache reading the same template
+/// files and the same models at run time. Setup checks that both write the same bytes.
+func renderBenchmarks() {
+    let pages = FixtureSlot<RenderFixture>()
+    let configuration = Benchmark.Configuration(
+        setup: { pages.set(try await RenderFixture.make(posts: 20)) },
+        teardown: { _ = pages.take() }
+    )
+
+    Benchmark("Render: index page, 20 posts, compiled template", configuration: configuration) { benchmark in
+        let fixture = try pages.get()
         for _ in benchmark.scaledIterations {
-            blackHole(try fixture.views.render("index", fixture.index))
+            var html = HTMLWriter()
+            fixture.index.render(into: &html)
+            blackHole(html.buffer)
         }
     }
-
-    Benchmark("Render: user template, 20 posts, Mirror-read stand-ins (models before 528a501)", configuration: .init(setup: viewSetup, teardown: viewTeardown)) { benchmark in
-        let fixture = try views.get()
+    Benchmark("Render: index page, 20 posts, swift-mustache", configuration: configuration) { benchmark in
+        let fixture = try pages.get()
         for _ in benchmark.scaledIterations {
-            blackHole(try fixture.views.render("user", fixture.user))
+            blackHole(fixture.mustache.render(fixture.index, withTemplate: "index"))
         }
     }
-
-    // The same models answering lookups through MustacheParent instead of Mirror, as the server's own models do
-    // since 528a501 (the Mirror-read rows above are how they rendered before). Both go through the real `Views`,
-    // so both include 528a501's escaper fast path; the router benchmarks measure the server's real models.
-    Benchmark("Render: index template, 20 posts, MustacheParent stand-ins (models since 528a501)", configuration: .init(setup: viewSetup, teardown: viewTeardown)) { benchmark in
-        let fixture = try views.get()
-        let model = ParentIndexPage(fixture.index)
+    Benchmark("Render: user page, 20 posts, compiled template", configuration: configuration) { benchmark in
+        let fixture = try pages.get()
         for _ in benchmark.scaledIterations {
-            blackHole(try fixture.views.render("index", model))
+            var html = HTMLWriter()
+            fixture.user.render(into: &html)
+            blackHole(html.buffer)
         }
     }
-
-    Benchmark("Render: user template, 20 posts, MustacheParent stand-ins (models since 528a501)", configuration: .init(setup: viewSetup, teardown: viewTeardown)) { benchmark in
-        let fixture = try views.get()
-        let model = ParentUserPage(fixture.user)
+    Benchmark("Render: user page, 20 posts, swift-mustache", configuration: configuration) { benchmark in
+        let fixture = try pages.get()
         for _ in benchmark.scaledIterations {
-            blackHole(try fixture.views.render("user", model))
+            blackHole(fixture.mustache.render(fixture.user, withTemplate: "user"))
         }
     }
+}
 
-    // Gravatar URLs: 21 per page (20 posts and the profile).
-    Benchmark("Gravatar URL: String(format:) per byte (before 528a501)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+// MARK: Gravatar
+
+/// One avatar URL (MD5 of the trimmed, lower-cased address, in hex): a page makes one per author of its posts, and
+/// a profile page one more for the profile.
+func gravatarBenchmarks() {
+    Benchmark("Gravatar: one avatar URL", configuration: .init(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(GravatarVariants.formatted(email: "susan@example.com", size: 36))
-        }
-    }
-    Benchmark("Gravatar URL: nibble table (as the server since 528a501)", configuration: .init(scalingFactor: .kilo)) { benchmark in
-        for _ in benchmark.scaledIterations {
-            blackHole(GravatarVariants.table(email: "susan@example.com", size: 36))
+            blackHole(Gravatar.url(email: "susan@bench.example.com", size: 36))
         }
     }
 }
