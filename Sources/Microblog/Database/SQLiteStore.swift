@@ -107,7 +107,7 @@ public struct SQLiteStore: Store {
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
         do {
-            return try await writer.unsafeRead(body)
+            return try await Self.readOnDispatchPool(writer, transaction: false, body)
         } catch {
             throw StoreError(error, location: "\(file):\(line)")
         }
@@ -120,9 +120,25 @@ public struct SQLiteStore: Store {
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
         do {
-            return try await writer.read(body)
+            return try await Self.readOnDispatchPool(writer, transaction: true, body)
         } catch {
             throw StoreError(error, location: "\(file):\(line)")
+        }
+    }
+
+    /// Runs GRDB's synchronous read on a thread of Dispatch's global pool and resumes the caller with the result:
+    /// one thread hop there and one back, where GRDB's async read makes two round trips (to its pool's semaphore
+    /// queue, then to the reader connection's queue). The read never runs on Swift's cooperative threads, so a read
+    /// that has to wait never holds one of them.
+    private static func readOnDispatchPool<T: Sendable>(
+        _ writer: any DatabaseWriter,
+        transaction: Bool,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { transaction ? try writer.read(body) : try writer.unsafeRead(body) })
+            }
         }
     }
 }
