@@ -135,22 +135,22 @@ extension PostgresStore {
         return try await withConnection { connection in
             let query: PostgresQuery = if let authorID {
                 #"""
-                SELECT post.id, post.body, post."timestamp", "user".username, "user".email
+                SELECT post.id, post.body, "user".username, "user".email
                 FROM post JOIN "user" ON "user".id = post.user_id
                 WHERE post.user_id = \#(authorID)
                 ORDER BY post."timestamp" DESC, post.id DESC LIMIT \#(limit) OFFSET \#(offset)
                 """#
             } else {
                 #"""
-                SELECT post.id, post.body, post."timestamp", "user".username, "user".email
+                SELECT post.id, post.body, "user".username, "user".email
                 FROM post JOIN "user" ON "user".id = post.user_id
                 ORDER BY post."timestamp" DESC, post.id DESC LIMIT \#(limit) OFFSET \#(offset)
                 """#
             }
             var items: [PostWithAuthor] = []
-            for try await (id, body, timestamp, username, email) in try await connection.query(query, logger: logger)
-                .decode((Int64, String, Date, String, String).self) {
-                items.append(PostWithAuthor(id: id, body: body, timestamp: timestamp, authorName: username, authorEmail: email))
+            for try await (id, body, username, email) in try await connection.query(query, logger: logger)
+                .decode((Int64, String, String, String).self) {
+                items.append(PostWithAuthor(id: id, body: body, authorName: username, authorEmail: email))
             }
             return Page(fetched: items, number: number, perPage: perPage)
         }
@@ -164,7 +164,7 @@ extension PostgresStore {
             // the window holds none; no row when no user has the name.
             let rows = try await connection.query(
                 #"""
-                SELECT \#(unescaped: Self.userColumns), window_post.post_id, window_post.body, window_post."timestamp"
+                SELECT \#(unescaped: Self.userColumns), window_post.post_id, window_post.body
                 FROM "user" LEFT JOIN LATERAL (
                     SELECT post.id AS post_id, post.body, post."timestamp" FROM post
                     WHERE post.user_id = "user".id
@@ -184,7 +184,6 @@ extension PostgresStore {
                 posts.append(PostWithAuthor(
                     id: id,
                     body: try cells["body"].decode(String.self),
-                    timestamp: try cells["timestamp"].decode(Date.self),
                     authorName: user.username,
                     authorEmail: user.email
                 ))

@@ -45,7 +45,10 @@ extension SQLiteStore {
                 END
                 WHERE session.key = ?
                 """)
-            guard let row = try Row.fetchOne(statement, arguments: ["$." + SessionState.userIDMember, key]) else { return nil }
+            // Read from the cursor's live row: its columns are found through the statement's index, where a copied row
+            // (`Row.fetchOne`) compares lower-cased names column by column for every lookup.
+            let rows = try Row.fetchCursor(statement, arguments: ["$." + SessionState.userIDMember, key])
+            guard let row = try rows.next() else { return nil }
             let expiresAt: Double? = row["session_expires_at"]
             // The user's columns are NULL when the join found none.
             let user = row["id"] as Int64? == nil ? nil : try User(row: row)

@@ -89,7 +89,7 @@ extension SQLiteStore {
         let window = Page<PostWithAuthor>.window(page: page, perPage: perPage)
         return try await readOneStatement { db in
             var sql = """
-                SELECT post.id, post.body, post.timestamp, user.username, user.email
+                SELECT post.id, post.body, user.username, user.email
                 FROM post JOIN user ON user.id = post.user_id
                 """
             var arguments: StatementArguments = []
@@ -110,10 +110,10 @@ extension SQLiteStore {
         return try await readOneStatement { db -> (user: User, posts: Page<PostWithAuthor>)? in
             // A row per post of the window, each with its author's columns; a single row with NULL post columns when
             // the window holds none; no row when no user has the name.
-            let rows = try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: """
                     WITH profile AS (SELECT * FROM user WHERE username_key = ?)
-                    SELECT profile.*, post.id AS post_id, post.body AS post_body, post.timestamp AS post_timestamp
+                    SELECT profile.*, post.id AS post_id, post.body AS post_body
                     FROM profile LEFT JOIN (
                         SELECT id, body, timestamp FROM post WHERE user_id = (SELECT id FROM profile)
                         ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?
@@ -122,13 +122,18 @@ extension SQLiteStore {
                     """),
                 arguments: [key.rawValue, window.limit, window.offset]
             )
-            guard let first = rows.first else { return nil }
+            // Each row read while it is the cursor's live row (see `session(key:)`).
+            guard let first = try rows.next() else { return nil }
             let user = try User(row: first)
-            let posts = rows.compactMap { row -> PostWithAuthor? in
-                guard let id: Int64 = row["post_id"] else { return nil }
-                return PostWithAuthor(
-                    id: id, body: row["post_body"], timestamp: row["post_timestamp"], authorName: user.username, authorEmail: user.email
-                )
+            var posts: [PostWithAuthor] = []
+            var row: Row? = first
+            while let current = row {
+                if let id: Int64 = current["post_id"] {
+                    posts.append(PostWithAuthor(
+                        id: id, body: current["post_body"], authorName: user.username, authorEmail: user.email
+                    ))
+                }
+                row = try rows.next()
             }
             return (user, Page(fetched: posts, number: window.number, perPage: perPage))
         }

@@ -181,7 +181,7 @@ struct SeededRandom {
     }
 
     mutating func post() -> PostModel {
-        var post = PostModel(PostWithAuthor(id: 1, body: "b", timestamp: Date(), authorName: "a", authorEmail: "a@example.com"))
+        var post = PostModel(PostWithAuthor(id: 1, body: "b", authorName: "a", authorEmail: "a@example.com"))
         post.body = string()
         post.authorName = string()
         post.authorPath = string()
