@@ -27,6 +27,11 @@ package struct HTMLWriter {
     mutating func write(escaping text: String) {
         guard !text.isEmpty else { return }
         flushIndent()
+        // Most values have nothing to escape: one pass over the bytes decides, and the string is copied whole.
+        guard text.utf8.contains(where: Self.needsEscaping) else {
+            buffer.writeString(text)
+            return
+        }
         let utf8 = text.utf8
         var start = utf8.startIndex
         var index = start
@@ -48,6 +53,13 @@ package struct HTMLWriter {
             start = index
         }
         buffer.writeSubstring(Substring(utf8[start..<index]))
+    }
+
+    private static func needsEscaping(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"), UInt8(ascii: "\""), UInt8(ascii: "'"): true
+        default: false
+        }
     }
 
     /// Whether what was written since `start` ends a line: its last character is a newline (`\r\n` is one
