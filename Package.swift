@@ -70,6 +70,15 @@ let package = Package(
         // The page templates, compiled into Swift at build time (Views/Templates → one `render(into:)` per page).
         .executableTarget(name: "MustacheCompiler", swiftSettings: swiftSettings),
         .plugin(name: "CompileViews", capability: .buildTool(), dependencies: ["MustacheCompiler"], path: "Sources/CompileViewsPlugin"),
+        // What any client of the microblog HTTP contract needs whatever carries its requests: cookies, form bodies,
+        // the form pages' inputs and the contract's form fields (the stress tool, the tests, the benchmarks).
+        .target(
+            name: "MicroblogClient",
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "MicroblogServer",
             dependencies: [
@@ -120,6 +129,7 @@ package.targets += [
     .executableTarget(
         name: "MicroblogStress",
         dependencies: [
+            "MicroblogClient",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MicroblogClient
 import NIOConcurrencyHelpers
 
 /// The requests load mode mixes.
@@ -128,7 +129,7 @@ struct Load: AsyncParsableCommand {
                         case .edit:
                             answer = try await account.visitor.post(
                                 "/edit_profile",
-                                Visitor.editProfile(token: token, username: account.username, aboutMe: "load request \(index)")
+                                FormFields.editProfile(csrfToken: token, username: account.username, aboutMe: "load request \(index)")
                             )
                         }
                         status = answer.status

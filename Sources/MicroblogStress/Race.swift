@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MicroblogClient
 
 /// What is raced for one fresh name each round.
 enum RaceKind: String, ExpressibleByArgument, Codable, Sendable {
@@ -82,7 +83,7 @@ struct Race: AsyncParsableCommand {
             var latencies: Latencies
             switch kind {
             case .rename:
-                let forms = tokens.map { Visitor.editProfile(token: $0, username: name, aboutMe: "race round \(round)") }
+                let forms = tokens.map { FormFields.editProfile(csrfToken: $0, username: name, aboutMe: "race round \(round)") }
                 let shots = await burst(accounts.map(\.visitor), path: "/edit_profile", forms: forms, progress: progress)
                 (result, latencies) = RoundResult.tally(round: round, name: name, shots)
                 let seen = try await observe(accounts)
@@ -95,8 +96,8 @@ struct Race: AsyncParsableCommand {
                 }
                 let passwords = (0..<users).map { "pw-\(prefix)-g\(round)-\($0)" }
                 let forms = (0..<users).map {
-                    Visitor.registration(
-                        token: registerTokens[$0], username: name, email: "\(name)v\($0)@stress.example.com", password: passwords[$0]
+                    FormFields.registration(
+                        csrfToken: registerTokens[$0], username: name, email: "\(name)v\($0)@stress.example.com", password: passwords[$0]
                     )
                 }
                 let shots = await burst(visitors, path: "/register", forms: forms, progress: progress)
@@ -162,7 +163,7 @@ struct Race: AsyncParsableCommand {
     private func observe(_ accounts: [Account]) async throws -> [(token: String, username: String)] {
         try await concurrentMap(accounts, limit: accounts.count) { _, account in
             let page = try await account.visitor.get("/edit_profile")
-            guard let token = HTML.inputValue(named: "csrf_token", in: page.body),
+            guard let token = HTML.csrfToken(in: page.body),
                   let username = HTML.inputValue(named: "username", in: page.body)
             else { throw StressError.protocolViolation("GET /edit_profile answered \(page.status) without the form") }
             return (token, username)

@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+import MicroblogClient
 import NIOCore
 import NIOHTTP1
-import NIOConcurrencyHelpers
 
 /// A server speaking the microblog HTTP contract (DESIGN.md), reached through one shared `HTTPClient` that never
 /// follows redirects, so a successful form POST is seen as the 302 it is.
@@ -23,7 +23,7 @@ struct Site: Sendable {
         if let cookie = jar.header { request.headers.add(name: "Cookie", value: cookie) }
         if let form {
             let body = FormEncoding.encode(form)
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.headers.add(name: "Content-Type", value: FormEncoding.contentType)
             request.body = .bytes(ByteBuffer(string: body))
         }
         let response = try await client.execute(request, timeout: timeout)
@@ -80,35 +80,6 @@ enum Outcome: String, Sendable, Codable {
     case success, rejected, serverError, other, transportError
 }
 
-/// The cookies of one visitor. Cookies are kept by name only: the tool talks to one site.
-final class CookieJar: Sendable {
-    private let cookies = NIOLockedValueBox<[String: String]>([:])
-
-    init() {}
-
-    /// The `Cookie` header to send, or nil with no cookies.
-    var header: String? {
-        cookies.withLockedValue { jar in
-            jar.isEmpty ? nil : jar.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
-        }
-    }
-
-    func value(_ name: String) -> String? { cookies.withLockedValue { $0[name] } }
-
-    /// Applies `Set-Cookie` headers: a value replaces, an expired or empty one deletes.
-    func store(setCookies headers: [String]) {
-        for header in headers {
-            let attributes = header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard let pair = attributes.first, let equals = pair.firstIndex(of: "=") else { continue }
-            let name = String(pair[..<equals])
-            let value = String(pair[pair.index(after: equals)...])
-            let expired = attributes.contains { $0.lowercased() == "max-age=0" }
-                || attributes.contains { $0.lowercased().hasPrefix("expires=") && $0.contains("1970") }
-            cookies.withLockedValue { $0[name] = (expired || value.isEmpty) ? nil : value }
-        }
-    }
-}
-
 /// One visitor: a cookie jar on a site. Registered users also know their name and password.
 struct Visitor: Sendable {
     let site: Site
@@ -130,7 +101,7 @@ struct Visitor: Sendable {
     /// - Throws: ``StressError/protocolViolation(_:)`` when the page has none.
     func csrfToken(from path: String) async throws -> String {
         let page = try await get(path)
-        guard let token = HTML.inputValue(named: "csrf_token", in: page.body) else {
+        guard let token = HTML.csrfToken(in: page.body) else {
             throw StressError.protocolViolation("GET \(path) answered \(page.status) without a csrf_token input")
         }
         return token
@@ -139,84 +110,14 @@ struct Visitor: Sendable {
     /// Registers `username` (the form on `/register`) and answers how it went.
     func register(username: String, email: String, password: String) async throws -> Answer {
         let token = try await csrfToken(from: "/register")
-        return try await post("/register", Self.registration(token: token, username: username, email: email, password: password))
+        return try await post("/register", FormFields.registration(csrfToken: token, username: username, email: email, password: password))
     }
 
     /// Logs in; true on the contract's 302.
     func logIn(username: String, password: String) async throws -> Bool {
         let token = try await csrfToken(from: "/login")
-        let answer = try await post("/login", [
-            ("csrf_token", token), ("username", username), ("password", password), ("submit", "Sign In"),
-        ])
+        let answer = try await post("/login", FormFields.login(csrfToken: token, username: username, password: password))
         return answer.outcome == .success
-    }
-
-    static func registration(token: String, username: String, email: String, password: String) -> [(String, String)] {
-        [
-            ("csrf_token", token), ("username", username), ("email", email),
-            ("password", password), ("password2", password), ("submit", "Register"),
-        ]
-    }
-
-    static func editProfile(token: String, username: String, aboutMe: String) -> [(String, String)] {
-        [("csrf_token", token), ("username", username), ("about_me", aboutMe), ("submit", "Submit")]
-    }
-}
-
-/// `application/x-www-form-urlencoded`, as a browser sends it.
-enum FormEncoding {
-    private static let unreserved: CharacterSet = {
-        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        allowed.insert(charactersIn: "-._~")
-        return allowed
-    }()
-
-    static func encode(_ fields: [(String, String)]) -> String {
-        fields.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
-    }
-
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
-    }
-}
-
-/// Just enough HTML reading for form pages, whatever the attribute order (this server writes
-/// `name="csrf_token" value="..."`, Flask-WTF writes `id=... name="csrf_token" type="hidden" value="..."`).
-enum HTML {
-    /// The `value` of the first `<input>` whose `name` is `name`, unescaped; nil when there is none.
-    static func inputValue(named name: String, in html: String) -> String? {
-        var searchRange = html.startIndex..<html.endIndex
-        while let nameRange = html.range(of: "name=\"\(name)\"", range: searchRange) {
-            searchRange = nameRange.upperBound..<html.endIndex
-            guard let tagStart = html.range(of: "<", options: .backwards, range: html.startIndex..<nameRange.lowerBound),
-                  html[tagStart.upperBound...].hasPrefix("input"),
-                  let tagEnd = html.range(of: ">", range: nameRange.upperBound..<html.endIndex)
-            else { continue }
-            let tag = html[tagStart.lowerBound..<tagEnd.upperBound]
-            guard let valueStart = tag.range(of: " value=\"") else { return "" }
-            guard let valueEnd = tag.range(of: "\"", range: valueStart.upperBound..<tag.endIndex) else { return nil }
-            return unescape(String(tag[valueStart.upperBound..<valueEnd.lowerBound]))
-        }
-        return nil
-    }
-
-    static func unescape(_ text: String) -> String {
-        guard text.contains("&") else { return text }
-        return text
-            .replacingOccurrences(of: "&lt;", with: "<")
-            .replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"")
-            .replacingOccurrences(of: "&#34;", with: "\"")
-            .replacingOccurrences(of: "&#39;", with: "'")
-            .replacingOccurrences(of: "&#x27;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
-    }
-
-    static func escape(_ text: String) -> String {
-        text
-            .replacingOccurrences(of: "&", with: "&amp;")
-            .replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
     }
 }
 
