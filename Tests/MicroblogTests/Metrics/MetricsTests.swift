@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import MicroblogClient
 import Prometheus
 import Testing
 @testable import Microblog
@@ -39,7 +40,8 @@ struct MetricsTests {
                 for (index, browser) in browsers.enumerated() {
                     let token = tokens[index]!
                     group.addTask {
-                        try await browser.post("/edit_profile", [("csrf_token", token), ("username", "Popular"), ("about_me", "")], csrf: false)
+                        let fields = FormFields.editProfile(csrfToken: token, username: "Popular", aboutMe: "")
+                        return try await browser.post("/edit_profile", fields, csrf: false)
                     }
                 }
                 return try await group.reduce(into: [Page]()) { $0.append($1) }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDBSQLite
+import MicroblogClient
 import Testing
 
 /// Real crashes: the real server process is killed with SIGKILL in the middle of a burst of registrations and
@@ -141,10 +142,10 @@ struct CrashConsistencyTests {
                 for (attempt, browser, token) in prepared {
                     group.addTask {
                         do {
-                            let page = try await browser.post("/register", [
-                                ("csrf_token", token), ("username", attempt.username), ("email", attempt.email),
-                                ("password", attempt.password), ("password2", attempt.password),
-                            ], csrf: false)
+                            let fields = FormFields.registration(
+                                csrfToken: token, username: attempt.username, email: attempt.email, password: attempt.password
+                            )
+                            let page = try await browser.post("/register", fields, csrf: false)
                             if page.status.code == 302, page.location == "/login" { return (attempt, .acknowledged) }
                             if page.status.code == 200, page.contains("Please use a different username.") { return (attempt, .rejected) }
                             return (attempt, .unexpected(status: page.status.code, body: page.body))

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import MicroblogClient
 import Testing
 @testable import Microblog
 
@@ -77,10 +78,9 @@ struct SlowClientTests {
                 let browser = Browser(live)
                 return (try await browser.csrfToken(from: "/register"), browser.cookie("session") ?? "")
             }
-            let body = Browser.encode([
-                ("csrf_token", token), ("username", "slowpoke"), ("email", "slow@example.com"),
-                ("password", "a-long-password"), ("password2", "a-long-password"),
-            ])
+            let body = FormEncoding.encode(FormFields.registration(
+                csrfToken: token, username: "slowpoke", email: "slow@example.com", password: "a-long-password"
+            ))
             let connection = try await RawConnection.open(port: client.port!)
             // On a loaded machine the server may cut this connection at its head deadline first: also a cut-off.
             try? await connection.send(

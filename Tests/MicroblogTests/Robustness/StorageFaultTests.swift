@@ -1,4 +1,5 @@
 import Foundation
+import MicroblogClient
 import Testing
 @testable import Microblog
 
@@ -28,10 +29,9 @@ struct StorageFaultTests {
 
             let filler = try disk.fill()
             try await SignedOutTests.expectForms(Browser(live))
-            let registration = try await writer.post("/register", [
-                ("csrf_token", registerToken), ("username", "latecomer"), ("email", "late@example.com"),
-                ("password", "late-password"), ("password2", "late-password"),
-            ], csrf: false)
+            let registration = try await writer.post("/register", FormFields.registration(
+                csrfToken: registerToken, username: "latecomer", email: "late@example.com", password: "late-password"
+            ), csrf: false)
             #expect(registration.status == .serviceUnavailable, "\(registration.status)")
             #expect(registration.headers[.retryAfter] != nil)
             #expect(registration.contains("Service Unavailable"))

@@ -1,14 +1,14 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import MicroblogClient
 import NIOCore
-import NIOConcurrencyHelpers
 
 /// A visitor with a cookie jar: follows the site the way a browser does, one request at a time or many at once.
 final class Browser: Sendable {
     let transport: any HTTPTransport
-    private let cookies = NIOLockedValueBox<[String: String]>([:])
+    /// Notes every cookie value the server sets as a secret.
+    private let jar = CookieJar { name, value in Artifacts.secret(value, kind: "cookie \(name)") }
 
     init(_ transport: any HTTPTransport) {
         self.transport = transport
@@ -16,11 +16,11 @@ final class Browser: Sendable {
 
     /// The cookie value the browser holds, if any.
     func cookie(_ name: String) -> String? {
-        cookies.withLockedValue { $0[name] }
+        jar[name]
     }
 
     func setCookie(_ name: String, _ value: String?) {
-        cookies.withLockedValue { $0[name] = value }
+        jar[name] = value
     }
 
     @discardableResult
@@ -32,19 +32,19 @@ final class Browser: Sendable {
     @discardableResult
     func post(_ uri: String, _ fields: [(String, String)], tokenFrom: String? = nil, csrf: Bool = true) async throws -> Page {
         var fields = fields
-        for (name, value) in fields where name.hasPrefix("password") || name == "csrf_token" {
+        for (name, value) in fields where name.hasPrefix("password") || name == FormFields.csrfTokenName {
             Artifacts.secret(value, kind: name)
         }
         if csrf {
             let token = try await csrfToken(from: tokenFrom ?? uri.split(separator: "?").first.map(String.init) ?? uri)
-            fields.insert(("csrf_token", token), at: 0)
+            fields.insert((FormFields.csrfTokenName, token), at: 0)
         }
-        return try await postRaw(uri, body: Self.encode(fields))
+        return try await postRaw(uri, body: FormEncoding.encode(fields))
     }
 
     /// Posts a body exactly as given, as `application/x-www-form-urlencoded`.
     @discardableResult
-    func postRaw(_ uri: String, body: String, contentType: String = "application/x-www-form-urlencoded") async throws -> Page {
+    func postRaw(_ uri: String, body: String, contentType: String = FormEncoding.contentType) async throws -> Page {
         try await send(uri, method: .post, headers: [.contentType: contentType], body: ByteBuffer(string: body))
     }
 
@@ -57,35 +57,11 @@ final class Browser: Sendable {
 
     func send(_ uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?) async throws -> Page {
         var headers = headers
-        let cookieHeader = cookies.withLockedValue { $0.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
-        if !cookieHeader.isEmpty { headers[.cookie] = cookieHeader }
+        if let cookies = jar.header { headers[.cookie] = cookies }
         let page = try await transport.send(uri: uri, method: method, headers: headers, body: body)
         Artifacts.page(page, method: method.rawValue, uri: uri)
-        for setCookie in page.headers[values: .setCookie] {
-            storeCookie(setCookie)
-        }
+        jar.store(setCookies: page.headers[values: .setCookie])
         return page
-    }
-
-    private func storeCookie(_ header: String) {
-        let attributes = header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let pair = attributes.first, let equals = pair.firstIndex(of: "=") else { return }
-        let name = String(pair[..<equals])
-        let value = String(pair[pair.index(after: equals)...])
-        Artifacts.secret(value, kind: "cookie \(name)")
-        let expired = attributes.contains { $0.lowercased() == "max-age=0" }
-            || attributes.contains { $0.lowercased().hasPrefix("expires=") && $0.contains("1970") }
-        cookies.withLockedValue { jar in
-            jar[name] = (expired || value.isEmpty) ? nil : value
-        }
-    }
-
-    static func encode(_ fields: [(String, String)]) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return fields.map { name, value in
-            "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
-        }.joined(separator: "&")
     }
 
     // MARK: Journeys
@@ -95,19 +71,16 @@ final class Browser: Sendable {
     func register(_ username: String, email: String? = nil, password: String? = nil) async throws -> Page {
         let password = password ?? "pw-\(username)-pw"
         Artifacts.secret(password, kind: "password")
-        return try await post("/register", [
-            ("username", username), ("email", email ?? "\(username)@example.com"),
-            ("password", password), ("password2", password), ("submit", "Register"),
-        ])
+        let email = email ?? "\(username)@example.com"
+        return try await post("/register", FormFields.registration(username: username, email: email, password: password))
     }
 
     @discardableResult
     func login(_ username: String, password: String? = nil, rememberMe: Bool = false, next: String? = nil) async throws -> Page {
         let password = password ?? "pw-\(username)-pw"
         Artifacts.secret(password, kind: "password")
-        var fields = [("username", username), ("password", password)]
-        if rememberMe { fields.append(("remember_me", "y")) }
-        let uri = next.map { "/login?next=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" } ?? "/login"
+        let uri = next.map { "/login?next=\(FormEncoding.escape($0))" } ?? "/login"
+        let fields = FormFields.login(username: username, password: password, rememberMe: rememberMe)
         return try await post(uri, fields, tokenFrom: "/login")
     }
 
@@ -136,18 +109,11 @@ struct Page: Sendable {
     let body: String
     var location: String? { headers[.location] }
 
-    /// The value of the first hidden `csrf_token` input.
-    var csrfToken: String? { inputValue(named: "csrf_token") }
+    /// The value of the form's hidden `csrf_token` input.
+    var csrfToken: String? { HTML.csrfToken(in: body) }
 
-    /// The `value` attribute of the input named `name`.
-    func inputValue(named name: String) -> String? {
-        guard let nameRange = body.range(of: "name=\"\(name)\"") else { return nil }
-        let rest = body[nameRange.upperBound...]
-        guard let valueStart = rest.range(of: "value=\"") else { return nil }
-        let afterValue = rest[valueStart.upperBound...]
-        guard let end = afterValue.firstIndex(of: "\"") else { return nil }
-        return String(afterValue[..<end])
-    }
+    /// The `value` of the input named `name`, unescaped.
+    func inputValue(named name: String) -> String? { HTML.inputValue(named: name, in: body) }
 
     func contains(_ text: String) -> Bool { body.contains(text) }
 }

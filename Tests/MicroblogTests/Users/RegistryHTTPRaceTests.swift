@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import MicroblogClient
 import Testing
 @testable import Microblog
 
@@ -47,7 +48,7 @@ struct RegistryHTTPRaceTests {
         return try await withThrowingTaskGroup(of: Page.self) { group in
             for (browser, token) in prepared {
                 group.addTask {
-                    try await browser.post("/edit_profile", [("csrf_token", token), ("username", name), ("about_me", "")], csrf: false)
+                    try await browser.post("/edit_profile", FormFields.editProfile(csrfToken: token, username: name, aboutMe: ""), csrf: false)
                 }
             }
             var tally = Tally()
@@ -66,10 +67,9 @@ struct RegistryHTTPRaceTests {
         return try await withThrowingTaskGroup(of: Page.self) { group in
             for (index, (browser, token)) in prepared.enumerated() {
                 group.addTask {
-                    try await browser.post("/register", [
-                        ("csrf_token", token), ("username", name), ("email", "\(name)\(index)@example.com"),
-                        ("password", "password-\(index)"), ("password2", "password-\(index)"),
-                    ], csrf: false)
+                    try await browser.post("/register", FormFields.registration(
+                        csrfToken: token, username: name, email: "\(name)\(index)@example.com", password: "password-\(index)"
+                    ), csrf: false)
                 }
             }
             var tally = Tally()
@@ -193,8 +193,10 @@ struct RegistryHTTPRaceTests {
                 let nameB = try await nameOf(b)
                 let tokenA = try await a.csrfToken(from: "/edit_profile")
                 let tokenB = try await b.csrfToken(from: "/edit_profile")
-                async let answerA = a.post("/edit_profile", [("csrf_token", tokenA), ("username", nameB), ("about_me", "")], csrf: false)
-                async let answerB = b.post("/edit_profile", [("csrf_token", tokenB), ("username", nameA), ("about_me", "")], csrf: false)
+                let swapA = FormFields.editProfile(csrfToken: tokenA, username: nameB, aboutMe: "")
+                let swapB = FormFields.editProfile(csrfToken: tokenB, username: nameA, aboutMe: "")
+                async let answerA = a.post("/edit_profile", swapA, csrf: false)
+                async let answerB = b.post("/edit_profile", swapB, csrf: false)
                 let (pageA, pageB) = try await (answerA, answerB)
                 #expect(pageA.status == .ok && pageA.contains("Please use a different username."))
                 #expect(pageB.status == .ok && pageB.contains("Please use a different username."))

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import MicroblogClient
 import Testing
 @testable import Microblog
 
@@ -59,19 +60,19 @@ struct EarlyRefusalTests {
             ]
             for (name, headers) in refused {
                 let token = try await alice.csrfToken(from: "/index")
-                let body = Browser.encode([("csrf_token", token), ("post", "sent by \(name)")])
+                let body = FormEncoding.encode([(FormFields.csrfTokenName, token), ("post", "sent by \(name)")])
                 var fields = headers
-                fields[.contentType] = "application/x-www-form-urlencoded"
+                fields[.contentType] = FormEncoding.contentType
                 let page = try await alice.send("/index", method: .post, headers: fields, body: .init(string: body))
                 #expect(page.status == .forbidden, "\(name): \(page.status)")
                 #expect(page.contains("Forbidden"), "\(name)")
             }
             let visitor = Browser(live)
             let token = try await visitor.csrfToken(from: "/login")
-            let login = Browser.encode([("csrf_token", token), ("username", "alice"), ("password", "pw-alice-pw")])
+            let login = FormEncoding.encode(FormFields.login(csrfToken: token, username: "alice", password: "pw-alice-pw"))
             let crossLogin = try await visitor.send(
                 "/login", method: .post,
-                headers: [.origin: "https://evil.example", .contentType: "application/x-www-form-urlencoded"],
+                headers: [.origin: "https://evil.example", .contentType: FormEncoding.contentType],
                 body: .init(string: login)
             )
             #expect(crossLogin.status == .forbidden, "login CSRF: \(crossLogin.status)")
@@ -84,8 +85,8 @@ struct EarlyRefusalTests {
             ] as [(String, HTTPFields)] {
                 let token = try await alice.csrfToken(from: "/index")
                 var fields = headers
-                fields[.contentType] = "application/x-www-form-urlencoded"
-                let body = Browser.encode([("csrf_token", token), ("post", "sent with \(name)")])
+                fields[.contentType] = FormEncoding.contentType
+                let body = FormEncoding.encode([(FormFields.csrfTokenName, token), ("post", "sent with \(name)")])
                 let page = try await alice.send("/index", method: .post, headers: fields, body: .init(string: body))
                 #expect(page.status == .found, "\(name): \(page.status)")
             }
