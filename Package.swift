@@ -152,6 +152,7 @@ if Context.environment["MICROBLOG_BENCHMARKS"] != nil {
             name: "MicroblogBenchmarks",
             dependencies: [
                 "Microblog",
+                "MicroblogClient",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -170,6 +171,7 @@ if Context.environment["MICROBLOG_BENCHMARKS"] != nil {
             name: "MicroblogMailStall",
             dependencies: [
                 "Microblog",
+                "MicroblogClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

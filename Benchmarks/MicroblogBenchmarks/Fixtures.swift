@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Microblog
+import MicroblogClient
 import Mustache
 import NIOCore
 import Synchronization
@@ -206,36 +207,20 @@ final class RouterHarness: Sendable {
     /// Logs in as a browser does (the login form, whose signed CSRF token is bound to a cookie it sets, then the
     /// POST) and returns the `Cookie:` header that carries the session.
     func logIn(username: String, password: String) async throws -> String {
-        var cookies: [String: String] = [:]
-        func keep(_ response: TestResponse) {
-            for setCookie in response.headers[values: .setCookie] {
-                guard let pair = setCookie.split(separator: ";").first, let equals = pair.firstIndex(of: "=") else { continue }
-                cookies[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-        }
-        func header() -> String {
-            cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
-        }
-
+        let jar = CookieJar()
         let form = try await client.executeRequest(uri: "/login", method: .get, headers: [:], body: nil)
-        keep(form)
-        let html = String(buffer: form.body)
-        guard let marker = html.range(of: "name=\"csrf_token\" value=\""),
-              let end = html.range(of: "\"", range: marker.upperBound..<html.endIndex)
-        else { throw FixtureError.unexpected("no csrf_token on /login (status \(form.status.code))") }
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        let body = [("csrf_token", String(html[marker.upperBound..<end.lowerBound])), ("username", username), ("password", password)]
-            .map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
-            .joined(separator: "&")
-        let response = try await client.executeRequest(
-            uri: "/login", method: .post,
-            headers: [.cookie: header(), .contentType: "application/x-www-form-urlencoded"],
-            body: ByteBuffer(string: body)
-        )
+        jar.store(setCookies: form.headers[values: .setCookie])
+        guard let token = HTML.csrfToken(in: String(buffer: form.body)) else {
+            throw FixtureError.unexpected("no csrf_token on /login (status \(form.status.code))")
+        }
+        var headers: HTTPFields = [.contentType: FormEncoding.contentType]
+        headers[.cookie] = jar.header
+        let body = FormEncoding.encode(FormFields.login(csrfToken: token, username: username, password: password))
+        let response = try await client.executeRequest(uri: "/login", method: .post, headers: headers, body: ByteBuffer(string: body))
         guard response.status == .found else { throw FixtureError.unexpected("POST /login answered \(response.status.code), not 302") }
-        keep(response)
-        return header()
+        jar.store(setCookies: response.headers[values: .setCookie])
+        guard let cookie = jar.header else { throw FixtureError.unexpected("POST /login left no cookie") }
+        return cookie
     }
 
     func stop() async {

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Microblog
+import MicroblogClient
 import NIOCore
 import ServiceLifecycle
 import Synchronization
@@ -106,41 +107,29 @@ struct SplitMix: Sendable {
     }
 }
 
-/// Cookie jar and CSRF scraping for the setup requests.
+/// The setup requests' visitor: a cookie jar, and each form posted with the CSRF token of its page.
 struct Visitor {
-    var cookies: [String: String] = [:]
-    var header: String { cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+    let jar = CookieJar()
 
-    mutating func send(_ client: some TestClientProtocol, _ path: String, method: HTTPRequest.Method = .get, form: String? = nil) async throws -> TestResponse {
+    func send(
+        _ client: some TestClientProtocol, _ path: String, method: HTTPRequest.Method = .get, form: [(String, String)]? = nil
+    ) async throws -> TestResponse {
         var headers: HTTPFields = [:]
-        if !cookies.isEmpty { headers[.cookie] = header }
-        if form != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
-        let response = try await client.executeRequest(uri: path, method: method, headers: headers, body: form.map { ByteBuffer(string: $0) })
-        for setCookie in response.headers[values: .setCookie] {
-            guard let pair = setCookie.split(separator: ";").first, let equals = pair.firstIndex(of: "=") else { continue }
-            cookies[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-        }
+        headers[.cookie] = jar.header
+        if form != nil { headers[.contentType] = FormEncoding.contentType }
+        let body = form.map { ByteBuffer(string: FormEncoding.encode($0)) }
+        let response = try await client.executeRequest(uri: path, method: method, headers: headers, body: body)
+        jar.store(setCookies: response.headers[values: .setCookie])
         return response
     }
 
-    static func csrfToken(_ response: TestResponse) -> String? {
-        let html = String(buffer: response.body)
-        guard let marker = html.range(of: "name=\"csrf_token\" value=\""),
-              let end = html.range(of: "\"", range: marker.upperBound..<html.endIndex)
-        else { return nil }
-        return String(html[marker.upperBound..<end.lowerBound])
-    }
-
-    static func encode(_ fields: [(String, String)]) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&")
-    }
-
-    mutating func submit(_ client: some TestClientProtocol, _ path: String, _ fields: [(String, String)], formPage: String? = nil, expect: Int = 302) async throws {
+    /// Reads the CSRF token of `formPage` (`path` by default) and posts `fields` after it.
+    func submit(_ client: some TestClientProtocol, _ path: String, _ fields: [(String, String)], formPage: String? = nil, expect: Int = 302) async throws {
         let page = try await send(client, formPage ?? path)
-        guard let token = Self.csrfToken(page) else { throw BenchError("no csrf_token on \(formPage ?? path) (\(page.status.code))") }
-        let response = try await send(client, path, method: .post, form: Self.encode([("csrf_token", token)] + fields))
+        guard let token = HTML.csrfToken(in: String(buffer: page.body)) else {
+            throw BenchError("no csrf_token on \(formPage ?? path) (\(page.status.code))")
+        }
+        let response = try await send(client, path, method: .post, form: [(FormFields.csrfTokenName, token)] + fields)
         guard response.status.code == expect else {
             let html = String(buffer: response.body)
             let errors = html.split(separator: "\n").filter { $0.contains("<li") || $0.contains("span") }.prefix(5).joined(separator: " | ")
@@ -185,20 +174,19 @@ func runCase(name: String, smtpPort: Int, options: Options) async throws -> Case
         services.addTask { try await sinkGroup.run() }
         let result = try await app.test(.live) { client in
             guard let port = client.port else { throw BenchError("the live test client has no port") }
-            var visitor = Visitor()
+            let visitor = Visitor()
             let password = "correct horse battery staple"
-            try await visitor.submit(client, "/register", [
-                ("username", "stall"), ("email", "stall@bench.example.com"), ("password", password), ("password2", password),
-            ])
-            try await visitor.submit(client, "/login", [("username", "stall"), ("password", password)])
+            let registration = FormFields.registration(username: "stall", email: "stall@bench.example.com", password: password)
+            try await visitor.submit(client, "/register", registration)
+            try await visitor.submit(client, "/login", FormFields.login(username: "stall", password: password))
             for post in 0..<5 {
                 try await visitor.submit(client, "/index", [("post", "Seed post \(post)")], formPage: "/index")
             }
             let indexPage = try await visitor.send(client, "/index")
-            guard let token = Visitor.csrfToken(indexPage) else { throw BenchError("no csrf_token on /index") }
-            let cookie = visitor.header
+            guard let token = HTML.csrfToken(in: String(buffer: indexPage.body)) else { throw BenchError("no csrf_token on /index") }
+            guard let cookie = visitor.jar.header else { throw BenchError("logged in without a cookie") }
             armed.value.store(true, ordering: .relaxed)
-            let postBody = Visitor.encode([("csrf_token", token), ("post", "This one fails")])
+            let postBody = FormEncoding.encode([(FormFields.csrfTokenName, token), ("post", "This one fails")])
 
             // Warm-up (not recorded): a few hundred requests of the same mix, one failing POST checked.
             try await visitor.submit(client, "/index", [("post", "warm-up")], formPage: "/index", expect: 500)
@@ -223,7 +211,7 @@ func runCase(name: String, smtpPort: Int, options: Options) async throws -> Case
                             let request = isPost
                                 ? TestClient.Request(
                                     "/index", method: .post, authority: "localhost",
-                                    headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded", .connection: "keep-alive"],
+                                    headers: [.cookie: cookie, .contentType: FormEncoding.contentType, .connection: "keep-alive"],
                                     body: ByteBuffer(string: postBody)
                                 )
                                 : TestClient.Request("/index", method: .get, authority: "localhost", headers: [.cookie: cookie, .connection: "keep-alive"])
