@@ -6,6 +6,7 @@ import Logging
 import Microblog
 import MicroblogClient
 import Mustache
+import MustacheReference
 import NIOCore
 import Synchronization
 
@@ -234,11 +235,6 @@ final class RouterHarness: Sendable {
 /// The `index` and `user` pages ``PageUser`` sees, with their posts: the server's page models, built as
 /// `MainController` builds them from the store's rows; and swift-mustache with the same template files.
 struct RenderFixture: Sendable {
-    /// The templates' folder in the source tree.
-    static let templateDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Sources/Microblog/Views/Templates")
-
     let index: IndexPage
     let user: UserPage
     let mustache: MustacheLibrary
@@ -273,8 +269,7 @@ struct RenderFixture: Sendable {
             posts: PostModel.list(ownPosts.items),
             pagination: PaginationModel(page: ownPosts, basePath: profilePath)
         )
-        MustacheContentTypes.register(ScalarHTMLContentType(), named: "SCALAR_HTML")
-        let fixture = RenderFixture(index: index, user: userPage, mustache: try await MustacheLibrary(directory: templateDirectory.path))
+        let fixture = RenderFixture(index: index, user: userPage, mustache: try await MustacheReference.load().library)
 
         // Both renderers must write the same page, and a page with the user, her last post and the escaped text.
         let indexHTML = html { fixture.index.render(into: &$0) }
@@ -293,25 +288,6 @@ struct RenderFixture: Sendable {
         var writer = HTMLWriter()
         render(&writer)
         return String(buffer: writer.buffer)
-    }
-}
-
-/// HTML escaping per Unicode scalar for swift-mustache, as the tests' reference renderer escapes
-/// (`Tests/MicroblogTests/Support/MustacheReference.swift`): what the templates' `SCALAR_HTML` content type names.
-struct ScalarHTMLContentType: MustacheContentType {
-    func escapeText(_ text: String) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "&": escaped += "&amp;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MustacheReference
 import Testing
 @testable import Microblog
 

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdTesting
 import NIOCore
+import MustacheReference
 import Testing
 @testable import Microblog
 

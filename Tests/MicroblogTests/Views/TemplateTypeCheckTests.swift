@@ -1,4 +1,5 @@
 import Foundation
+import MustacheReference
 import Testing
 
 /// A template that names a field its model lacks, or opens a section over the wrong kind of value, fails the build
