@@ -8,7 +8,8 @@ import Logging
 /// A fresh temporary folder with a configuration pointing into it: each test gets its own database file, or
 /// its own PostgreSQL database.
 struct TestEnvironment: Sendable {
-    let directory: URL
+    private let folder: TemporaryDirectory
+    var directory: URL { URL(fileURLWithPath: folder.path, isDirectory: true) }
     let backend: Backend
     var configuration: AppConfiguration
     let logs: InMemoryLogHandler
@@ -28,12 +29,10 @@ struct TestEnvironment: Sendable {
 
     private init(_ backend: Backend, postgres: PostgresSettings?, debug: Bool) throws {
         self.backend = backend
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("microblog-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        folder = try TemporaryDirectory("microblog-tests")
         configuration = AppConfiguration(
             secretKey: "test-secret-key-" + UUID().uuidString + UUID().uuidString,
-            databasePath: directory.appendingPathComponent("app.db").path,
+            databasePath: folder.file("app.db"),
             postgres: postgres,
             debug: debug,
             host: "127.0.0.1",
@@ -114,8 +113,7 @@ struct TestEnvironment: Sendable {
 
     /// Removes the test's folder, keeping its log files and the in-memory log for the secrets check first.
     func removeFiles() {
-        Artifacts.keepFiles(under: directory.path)
         Artifacts.keep(logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n"), as: "memory.log")
-        try? FileManager.default.removeItem(at: directory)
+        folder.remove()
     }
 }
