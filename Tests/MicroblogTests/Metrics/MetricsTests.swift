@@ -171,7 +171,7 @@ struct CommandTests {
             (["--help"], ["--hostname", "--port", "--log-level", "--version", "METRICS_PORT"]),
             (["--version"], [MicroblogVersion.current]),
         ] {
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = ServerProcess.executableURL
             process.arguments = arguments
             let output = Pipe()

@@ -41,7 +41,7 @@ struct StressReconciliationTests {
             dependencies: AppDependencies(logger: env.logger, registryHooks: env.registryHooks, prometheus: registry)
         )
         return try await app.test(.live) { server in
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = ServerProcess.executableURL.deletingLastPathComponent().appendingPathComponent("microblog-stress")
             process.arguments = [
                 "race", "--url", "http://127.0.0.1:\(server.port ?? 0)", "--metrics-url", "http://127.0.0.1:\(metricsPort)/metrics",

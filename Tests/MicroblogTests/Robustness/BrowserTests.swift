@@ -33,7 +33,7 @@ struct BrowserTests {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         defer { try? handle.close() }
-        let process = Process()
+        let process = ChildProcess()
         if python.contains("/") {
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = [script] + arguments

@@ -12,9 +12,9 @@ final class SMTPTestServer: Sendable {
 
     let port: Int
     let mailDirectory: String
-    private let running: NIOLockedValueBox<(process: Process, stdin: Pipe)?>
+    private let running: NIOLockedValueBox<(process: ChildProcess, stdin: Pipe)?>
 
-    private init(port: Int, mailDirectory: String, process: Process, stdin: Pipe) {
+    private init(port: Int, mailDirectory: String, process: ChildProcess, stdin: Pipe) {
         self.port = port
         self.mailDirectory = mailDirectory
         self.running = NIOLockedValueBox((process, stdin))
@@ -67,7 +67,7 @@ final class SMTPTestServer: Sendable {
         }
 
         let python = Self.python
-        let process = Process()
+        let process = ChildProcess()
         if python.contains("/") {
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = arguments

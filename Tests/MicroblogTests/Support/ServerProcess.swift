@@ -11,7 +11,7 @@ import Darwin
 final class ServerProcess: @unchecked Sendable {
     // @unchecked: `process` and `port` are set once in `start` before the object is shared, then only read;
     // the output is behind its lock.
-    let process = Process()
+    let process = ChildProcess()
     private(set) var port = 0
     private let output = Pipe()
     private let transcript = NIOLockedValueBox(Transcript())

@@ -51,7 +51,7 @@ struct ProcessFailure: Error, CustomStringConvertible {
 }
 
 /// Starts `process` and waits, without blocking a cooperative thread, for it to end; returns its exit status.
-func run(_ process: Process) async throws -> Int32 {
+func run(_ process: ChildProcess) async throws -> Int32 {
     try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { process in
             continuation.resume(returning: process.terminationStatus)
@@ -67,7 +67,7 @@ func run(_ process: Process) async throws -> Int32 {
 
 /// Runs a program to completion; throws with its standard error if it fails.
 func runProcess(_ executable: String, _ arguments: [String]) async throws {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let errors = Pipe()
