@@ -22,14 +22,20 @@ struct FlashCookie: Sendable {
     }
 
     /// The messages a flash cookie's value carries; empty when it is expired or not ours.
-    func messages(inCookieValue value: String, now: Date = Date()) -> [String] {
+    ///
+    /// Accepted only when the value is, byte for byte, the one this server makes for its expiry and text: the expiry
+    /// and the text spelled canonically (a number without sign or leading zeros, base64url without padding), and the
+    /// MAC compared in constant time. Another spelling of the same token is not accepted.
+    func messages(inCookieValue value: Substring, now: Date = Date()) -> [String] {
         guard value.utf8.count <= 2048 else { return [] }
-        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let expiry = Int64(parts[0]), expiry > Int64(now.timeIntervalSince1970),
-              let text = Data(base64URL: parts[1].utf8),
-              // The value this server would have made for that text, compared whole and in constant time.
-              CSRFMiddleware.constantTimeEqual(Array(self.value(text: text, expiry: expiry).utf8), Array(value.utf8))
+        let parts = value.utf8.split(separator: UInt8(ascii: "."), maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let expiry = Int64(Substring(parts[0])), expiry > Int64(now.timeIntervalSince1970),
+              String(expiry).utf8.elementsEqual(parts[0]),
+              let text = Data(base64URL: parts[1]),
+              text.base64URLEncodedString().utf8.elementsEqual(parts[1])
         else { return [] }
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: key)).base64URLEncodedString()
+        guard CSRFMiddleware.constantTimeEqual(Array(mac.utf8), Array(parts[2])) else { return [] }
         return String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
@@ -77,7 +83,7 @@ struct FlashMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let cookieValue = request.cookies[FlashCookie.cookieName]?.value ?? ""
+        let cookieValue = request.cookieValue(named: FlashCookie.cookieName) ?? ""
         context.flashes = cookieValue.isEmpty ? [] : cookies.messages(inCookieValue: cookieValue)
         let outbox = FlashOutbox()
         context.flashOutbox = outbox
@@ -96,5 +102,20 @@ struct FlashMiddleware: RouterMiddleware {
     /// An HTML page (not a redirect): every such page of the site is rendered in the layout, which lists the flashes.
     private static func showsLayout(_ response: Response) -> Bool {
         !(300..<400).contains(response.status.code) && response.headers[.contentType]?.hasPrefix("text/html") == true
+    }
+}
+
+extension Request {
+    /// The value of the first cookie named `name`, as `cookies[name]?.value` finds it (the `Cookie` headers split at
+    /// `;`, leading white space dropped, the name up to the first `=`), without building every cookie of the request.
+    func cookieValue(named name: String) -> Substring? {
+        for header in headers[values: .cookie] {
+            for segment in header.split(separator: ";", omittingEmptySubsequences: false) {
+                let pair = segment.drop(while: \.isWhitespace)
+                guard let equals = pair.firstIndex(of: "=") else { continue }
+                if pair[..<equals] == name { return pair[pair.index(after: equals)...] }
+            }
+        }
+        return nil
     }
 }
