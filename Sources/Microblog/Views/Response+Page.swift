@@ -9,15 +9,6 @@ extension Response {
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: html.buffer))
     }
 
-    /// An HTML page from a string, `text/html; charset=utf-8`.
-    static func html(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: html))
-        )
-    }
-
     /// A 302 to a path on this site.
     static func redirect(to path: String) -> Response {
         Response(status: .found, headers: [.location: path])
