@@ -2,7 +2,8 @@
 # Runs the whole test suite on a fresh machine: installs what the tests need (SQLite headers, OpenSSL for
 # the test certificates, Debian's PostgreSQL server for the second backend, headless Chromium and its driver for
 # the browser test, the real SMTP server aiosmtpd and Selenium in a virtualenv, spin and gcc for the model check),
-# checks the registry's protocol model (Tests/scripts/model-check.sh), starts a throwaway PostgreSQL
+# checks that nothing in the library traps on outside data (Tests/scripts/check-traps.py) and the registry's
+# protocol model (Tests/scripts/model-check.sh), starts a throwaway PostgreSQL
 # cluster on a free loopback port (stopped and deleted at exit), runs `swift test` against both backends and
 # checks that no secret the tests used shows in a page, log or mail of the run, then does both again under
 # ThreadSanitizer in its own build folder. Fails on any test failure, leaked secret or TSan report.
@@ -35,6 +36,11 @@ if ! .venv/bin/python -c 'import selenium' >/dev/null 2>&1; then
   .venv/bin/pip install --quiet --disable-pip-version-check selenium
 fi
 export MICROBLOG_TEST_PYTHON="$PWD/.venv/bin/python"
+
+# No construct that traps on outside data (row subscripts, try!, force unwraps without a stated invariant) in the
+# library; the guard's own self-test first, so a guard that stopped seeing them fails too.
+python3 Tests/scripts/check-traps.py --self-test
+python3 Tests/scripts/check-traps.py Sources/Microblog
 
 # The registry's protocol, model-checked by spin: the model must hold, its mutants must fail.
 bash Tests/scripts/model-check.sh

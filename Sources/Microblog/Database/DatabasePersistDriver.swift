@@ -50,6 +50,8 @@ public struct DatabasePersistDriver: PersistDriver {
             SessionLoad.current?.record(user: user)
             return (object, expiresAt.map { .milliseconds(Int64($0.timeIntervalSince(now) * 1000)) })
         } catch {
+            // Not a value this server wrote: the session is treated as absent, and the operator is told.
+            SessionLoad.current?.recordUnreadable()
             throw PersistError.invalidConversion
         }
     }

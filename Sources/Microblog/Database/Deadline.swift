@@ -48,6 +48,7 @@ private final class FirstOutcome<T: Sendable>: Sendable {
                 state = .delivered
                 return result
             case .waiting, .delivered:
+                // invariant: withDeadline is this type's only user and calls wait once per outcome.
                 preconditionFailure("one waiter only")
             }
         }

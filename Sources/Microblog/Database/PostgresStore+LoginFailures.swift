@@ -11,8 +11,8 @@ extension PostgresStore {
             ).collect()
             var records: [String: LoginFailures] = [:]
             for row in rows {
-                let (subject, failures, firstFailure, blockedUntil) = try row.decode((String, Int32, Date, Date?).self)
-                records[subject] = LoginFailures(failures: Int(failures), firstFailure: firstFailure, blockedUntil: blockedUntil)
+                let (subject, record) = try Self.decodeLoginFailure(row)
+                records[subject] = record
             }
             return records
         }
@@ -39,8 +39,8 @@ extension PostgresStore {
                 "SELECT subject, failures, first_failure, blocked_until FROM login_failure WHERE subject = ANY(\(ordered))",
                 logger: logger
             ).collect() {
-                let (subject, failures, firstFailure, blockedUntil) = try row.decode((String, Int32, Date, Date?).self)
-                current[subject] = LoginFailures(failures: Int(failures), firstFailure: firstFailure, blockedUntil: blockedUntil)
+                let (subject, record) = try Self.decodeLoginFailure(row)
+                current[subject] = record
             }
             for subject in ordered {
                 guard let (record, forgetAt) = update(subject, current[subject]) else {
@@ -60,5 +60,16 @@ extension PostgresStore {
                 )
             }
         }
+    }
+
+    /// A row of `subject, failures, first_failure, blocked_until`, with the values ``StoredValue`` allows.
+    private static func decodeLoginFailure(_ row: PostgresRow) throws -> (subject: String, record: LoginFailures) {
+        let (subject, failures, firstFailure, blockedUntil) = try row.decode((String, Int32, Date, Date?).self)
+        let record = LoginFailures(
+            failures: try StoredValue.count(Int64(failures), column: "failures"),
+            firstFailure: try StoredValue.date(firstFailure, column: "first_failure"),
+            blockedUntil: try blockedUntil.map { date throws(StoreError) in try StoredValue.date(date, column: "blocked_until") }
+        )
+        return (subject, record)
     }
 }

@@ -57,7 +57,10 @@ extension PostgresStore {
             ).collect()
             guard let row = rows.first else { return nil }
             let cells = row.makeRandomAccess()
-            return (try cells["value"].decode(Data.self), try cells["expires_at"].decode(Date?.self), try Self.decodeUserIfPresent(row))
+            let expiresAt = try cells["expires_at"].decode(Date?.self).map { date throws(StoreError) in
+                try StoredValue.date(date, column: "expires_at")
+            }
+            return (try cells["value"].decode(Data.self), expiresAt, try Self.decodeUserIfPresent(row))
         }
     }
 

@@ -21,7 +21,7 @@ extension PostgresStore {
             emailKey: emailKey,
             passwordHash: passwordHash,
             aboutMe: aboutMe,
-            lastSeen: lastSeen
+            lastSeen: try StoredValue.date(lastSeen, column: "last_seen")
         )
     }
 

@@ -43,18 +43,15 @@ extension SQLiteStore {
     }
 
     private static func loginFailure(_ db: Database, subject: String) throws -> LoginFailures? {
-        guard
-            let row = try Row.fetchOne(
-                db,
-                sql: "SELECT failures, first_failure, blocked_until FROM login_failure WHERE subject = ?",
-                arguments: [subject]
+        try SQLiteRowReader.first(
+            db.cachedStatement(sql: "SELECT failures, first_failure, blocked_until FROM login_failure WHERE subject = ?"),
+            arguments: [subject]
+        ) { row throws(StoreError) in
+            LoginFailures(
+                failures: try StoredValue.count(row.int64("failures"), column: "failures"),
+                firstFailure: try row.epochDate("first_failure"),
+                blockedUntil: try row.optionalEpochDate("blocked_until")
             )
-        else { return nil }
-        let blockedUntil: Double? = row["blocked_until"]
-        return LoginFailures(
-            failures: row["failures"],
-            firstFailure: Date(timeIntervalSince1970: row["first_failure"]),
-            blockedUntil: blockedUntil.map { Date(timeIntervalSince1970: $0) }
-        )
+        }
     }
 }

@@ -15,14 +15,12 @@ extension SQLiteStore {
     /// The unexpired token with this selector: its validator hash and user id.
     public func rememberToken(selector: String, now: Date) async throws(StoreError) -> (validatorHash: Data, userID: Int64)? {
         try await read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT validator_hash, user_id FROM remember_token WHERE selector = ? AND expires_at > ?",
-                    arguments: [selector, now.timeIntervalSince1970]
-                )
-            else { return nil }
-            return (row["validator_hash"], row["user_id"])
+            try SQLiteRowReader.first(
+                db.cachedStatement(sql: "SELECT validator_hash, user_id FROM remember_token WHERE selector = ? AND expires_at > ?"),
+                arguments: [selector, now.timeIntervalSince1970]
+            ) { row throws(StoreError) in
+                (try row.blob("validator_hash"), try row.int64("user_id"))
+            }
         }
     }
 

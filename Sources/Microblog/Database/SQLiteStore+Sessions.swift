@@ -45,14 +45,11 @@ extension SQLiteStore {
                 END
                 WHERE session.key = ?
                 """)
-            // Read from the cursor's live row: its columns are found through the statement's index, where a copied row
-            // (`Row.fetchOne`) compares lower-cased names column by column for every lookup.
-            let rows = try Row.fetchCursor(statement, arguments: ["$." + SessionState.userIDMember, key])
-            guard let row = try rows.next() else { return nil }
-            let expiresAt: Double? = row["session_expires_at"]
-            // The user's columns are NULL when the join found none.
-            let user = row["id"] as Int64? == nil ? nil : try User(row: row)
-            return (row["session_value"], expiresAt.map { Date(timeIntervalSince1970: $0) }, user)
+            return try SQLiteRowReader.first(statement, arguments: ["$." + SessionState.userIDMember, key]) { row throws(StoreError) in
+                // The user's columns are NULL when the join found none.
+                let user: User? = try row.isNull("id") ? nil : User(row)
+                return (try row.blob("session_value"), try row.optionalEpochDate("session_expires_at"), user)
+            }
         }
     }
 

@@ -1,6 +1,21 @@
 import Foundation
 import GRDB
 
+extension User {
+    /// The user in the current row of a statement that selects the `user` table's columns by their names.
+    init(_ row: SQLiteRowReader) throws(StoreError) {
+        self.init(
+            id: try row.int64("id"),
+            username: try row.text("username"),
+            usernameKey: try row.text("username_key"),
+            email: try row.text("email"),
+            emailKey: try row.text("email_key"),
+            passwordHash: try row.text("password_hash"),
+            aboutMe: try row.optionalText("about_me"),
+            lastSeen: try row.date("last_seen")
+        )
+    }
+}
 
 extension SQLiteStore {
     /// Inserts a user, checking inside the transaction that neither key is held.
@@ -47,27 +62,31 @@ extension SQLiteStore {
     /// The user with this id, if any.
     public func user(id: Int64) async throws(StoreError) -> User? {
         try await readOneStatement { db in
-            try User.fetchOne(db.cachedStatement(sql: "SELECT * FROM user WHERE id = ?"), arguments: [id])
+            try SQLiteRowReader.first(db.cachedStatement(sql: "SELECT * FROM user WHERE id = ?"), arguments: [id]) { row throws(StoreError) in try User(row) }
         }
     }
 
     /// The user whose username normalises to `key`, if any.
     public func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
         try await readOneStatement { db in
-            try User.fetchOne(db.cachedStatement(sql: "SELECT * FROM user WHERE username_key = ?"), arguments: [key.rawValue])
+            try SQLiteRowReader.first(
+                db.cachedStatement(sql: "SELECT * FROM user WHERE username_key = ?"), arguments: [key.rawValue]
+            ) { row throws(StoreError) in try User(row) }
         }
     }
 
     public func heldIdentityKeys(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
         try await readOneStatement { db in
-            let row = try Row.fetchOne(
+            let held = try SQLiteRowReader.first(
                 db.cachedStatement(sql: """
-                    SELECT EXISTS (SELECT 1 FROM user WHERE username_key = ? AND id IS NOT ?),
-                           EXISTS (SELECT 1 FROM user WHERE email_key = ? AND id IS NOT ?)
+                    SELECT EXISTS (SELECT 1 FROM user WHERE username_key = ? AND id IS NOT ?) AS username,
+                           EXISTS (SELECT 1 FROM user WHERE email_key = ? AND id IS NOT ?) AS email
                     """),
                 arguments: [username?.rawValue, exceptUserID, email?.rawValue, exceptUserID]
-            )
-            return HeldIdentityKeys(username: row?[0] ?? false, email: row?[1] ?? false)
+            ) { row throws(StoreError) in
+                HeldIdentityKeys(username: try row.bool("username"), email: try row.bool("email"))
+            }
+            return held ?? HeldIdentityKeys(username: false, email: false)
         }
     }
 }
@@ -99,8 +118,14 @@ extension SQLiteStore {
             }
             sql += " ORDER BY post.timestamp DESC, post.id DESC LIMIT ? OFFSET ?"
             arguments += [window.limit, window.offset]
-            let rows = try PostWithAuthor.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
-            return Page(fetched: rows, number: window.number, perPage: perPage)
+            var posts: [PostWithAuthor] = []
+            try SQLiteRowReader.forEachRow(db.cachedStatement(sql: sql), arguments: arguments) { row throws(StoreError) in
+                posts.append(PostWithAuthor(
+                    id: try row.int64("id"), body: try row.text("body"),
+                    authorName: try row.text("username"), authorEmail: try row.text("email")
+                ))
+            }
+            return Page(fetched: posts, number: window.number, perPage: perPage)
         }
     }
 
@@ -110,7 +135,9 @@ extension SQLiteStore {
         return try await readOneStatement { db -> (user: User, posts: Page<PostWithAuthor>)? in
             // A row per post of the window, each with its author's columns; a single row with NULL post columns when
             // the window holds none; no row when no user has the name.
-            let rows = try Row.fetchCursor(
+            var user: User?
+            var posts: [PostWithAuthor] = []
+            try SQLiteRowReader.forEachRow(
                 db.cachedStatement(sql: """
                     WITH profile AS (SELECT * FROM user WHERE username_key = ?)
                     SELECT profile.*, post.id AS post_id, post.body AS post_body
@@ -121,20 +148,22 @@ extension SQLiteStore {
                     ORDER BY post.timestamp DESC, post.id DESC
                     """),
                 arguments: [key.rawValue, window.limit, window.offset]
-            )
-            // Each row read while it is the cursor's live row (see `session(key:)`).
-            guard let first = try rows.next() else { return nil }
-            let user = try User(row: first)
-            var posts: [PostWithAuthor] = []
-            var row: Row? = first
-            while let current = row {
-                if let id: Int64 = current["post_id"] {
+            ) { row throws(StoreError) in
+                // Every row carries the user's columns; the first row's are read.
+                let author: User
+                if let user {
+                    author = user
+                } else {
+                    author = try User(row)
+                    user = author
+                }
+                if let id = try row.optionalInt64("post_id") {
                     posts.append(PostWithAuthor(
-                        id: id, body: current["post_body"], authorName: user.username, authorEmail: user.email
+                        id: id, body: try row.text("post_body"), authorName: author.username, authorEmail: author.email
                     ))
                 }
-                row = try rows.next()
             }
+            guard let user else { return nil }
             return (user, Page(fetched: posts, number: window.number, perPage: perPage))
         }
     }

@@ -11,7 +11,10 @@ extension StoreError {
     init(postgres error: any Error, location: String) {
         switch error {
         case let error as StoreError:
-            self = error
+            self = error.located(at: location)
+        case let error as PostgresDecodingError:
+            // Its description is generic on purpose; the column it names is what the operator needs.
+            self = .undecodable(column: error.columnName, location: location)
         case let error as PostgresTransactionError:
             let cause = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError
             self = cause.map { StoreError(postgres: $0, location: location) }

@@ -10,6 +10,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unavailable(Unavailability)
     /// The file is not a usable microblog database.
     case notADatabase
+    /// A stored value is not of the kind its column holds (text that is not UTF-8, a date that does not parse or
+    /// is out of range, a blob where a number belongs): the row was changed behind the server's back. A server
+    /// fault (a 500). `column` names the table and column, never the value.
+    case undecodable(column: String, location: String)
     /// Anything else: a server fault. The description (and where storage raised it) is for the log only.
     case failure(String, location: String)
 
@@ -42,6 +46,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(.unreachable): "the database server cannot be reached"
         case .unavailable(.timedOut): "the database server did not answer in time"
         case .notADatabase: "the file is not a microblog SQLite database (or is corrupt); refusing to use it"
+        case .undecodable(let column, _): "a stored value of \(column) cannot be read (not of the column's kind)"
         case .failure(let detail, _): "database failure: \(detail)"
         }
     }
@@ -50,7 +55,13 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// - Parameter location: the storage method that failed (`file:line`), kept for the log and the debug page.
     init(_ error: any Error, location: String = "") {
         if let error = error as? StoreError {
-            self = error
+            self = error.located(at: location)
+            return
+        }
+        if error is RowDecodingError {
+            // GRDB's description of it quotes the row and the statement's arguments (a session key, a password
+            // hash): only the fact goes to the log.
+            self = .undecodable(column: "a column", location: location)
             return
         }
         guard let error = error as? DatabaseError else {
@@ -96,10 +107,20 @@ extension StoreError.UniqueField {
     }
 }
 
+extension StoreError {
+    /// This error, with `location` as where storage raised it when it does not say yet.
+    func located(at location: String) -> StoreError {
+        if case .undecodable(let column, "") = self { return .undecodable(column: column, location: location) }
+        return self
+    }
+}
+
 extension StoreError: LocatedError {
     /// Where storage raised a ``failure(_:location:)``; empty for the other cases, which are not faults.
     public var location: String {
-        if case .failure(_, let location) = self { return location }
-        return ""
+        switch self {
+        case .failure(_, let location), .undecodable(_, let location): location
+        default: ""
+        }
     }
 }

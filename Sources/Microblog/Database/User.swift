@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// A registered user as stored: the name as typed, its normalised key, and the profile.
-public struct User: Codable, Sendable, Equatable, Identifiable, FetchableRecord, MutablePersistableRecord {
+public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistableRecord {
     public static let databaseTableName = "user"
 
     public var id: Int64?
@@ -33,23 +33,8 @@ public struct User: Codable, Sendable, Equatable, Identifiable, FetchableRecord,
     }
 }
 
-extension User {
-    /// Read column by column: GRDB's Codable decoding of this record was 3 % of a page's CPU. (In an extension, so
-    /// that the memberwise initializer stays.)
-    public init(row: Row) throws {
-        id = row["id"]
-        username = row["username"]
-        usernameKey = row["username_key"]
-        email = row["email"]
-        emailKey = row["email_key"]
-        passwordHash = row["password_hash"]
-        aboutMe = row["about_me"]
-        lastSeen = row["last_seen"]
-    }
-}
-
 /// A post as stored.
-struct Post: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+struct Post: Codable, Sendable, MutablePersistableRecord {
     static let databaseTableName = "post"
 
     var id: Int64?
@@ -69,7 +54,7 @@ struct Post: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
 
 /// A post as a page lists it, with what the page needs of its author (the tutorial's pages at this chapter show no
 /// post times, so none is read).
-public struct PostWithAuthor: Sendable, Equatable, FetchableRecord {
+public struct PostWithAuthor: Sendable, Equatable {
     public var id: Int64
     public var body: String
     public var authorName: String
@@ -80,13 +65,6 @@ public struct PostWithAuthor: Sendable, Equatable, FetchableRecord {
         self.body = body
         self.authorName = authorName
         self.authorEmail = authorEmail
-    }
-
-    public init(row: Row) throws {
-        id = row["id"]
-        body = row["body"]
-        authorName = row["username"]
-        authorEmail = row["email"]
     }
 }
 

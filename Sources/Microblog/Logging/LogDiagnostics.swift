@@ -19,12 +19,13 @@ struct LogDiagnostics: Sendable {
         report: { line in
             let bytes = Array((line + "\n").utf8)
             _ = bytes.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return 0 }
                 #if canImport(Darwin)
-                Darwin.write(2, raw.baseAddress!, raw.count)
+                return Darwin.write(2, base, raw.count)
                 #elseif canImport(Musl)
-                Musl.write(2, raw.baseAddress!, raw.count)
+                return Musl.write(2, base, raw.count)
                 #else
-                Glibc.write(2, raw.baseAddress!, raw.count)
+                return Glibc.write(2, base, raw.count)
                 #endif
             }
         },

@@ -103,7 +103,7 @@ enum LogLineFormatter {
                 out.append(contentsOf: String(scalar.value, radix: 16, uppercase: true).utf8)
                 out.append(0x7D)
             default:
-                out.append(contentsOf: UTF8.encode(scalar)!)
+                if let encoded = UTF8.encode(scalar) { out.append(contentsOf: encoded) }
             }
         }
     }

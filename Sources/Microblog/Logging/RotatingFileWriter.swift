@@ -116,8 +116,9 @@ final class RotatingFileWriter {
         var offset = 0
         var failure: LogFileError?
         pending.bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
             while offset < raw.count {
-                let written = Glibc_write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                let written = Glibc_write(descriptor, base + offset, raw.count - offset)
                 if written < 0, errno == EINTR { continue }
                 guard written > 0 else {
                     failure = written < 0 ? .lastError("write \(path)") : LogFileError(action: "write \(path)", code: EIO)

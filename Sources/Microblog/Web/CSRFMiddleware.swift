@@ -120,5 +120,6 @@ enum SameOrigin {
 
 extension HTTPField.Name {
     /// Fetch Metadata: which site a browser says a request comes from (`same-origin`, `same-site`, `cross-site`, `none`).
+    // invariant: a literal that is a valid field name; HTTPField.Name refuses only invalid tokens.
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
 }

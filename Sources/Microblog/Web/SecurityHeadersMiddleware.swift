@@ -20,7 +20,8 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension HTTPField.Name {
+    // invariant: literals that are valid field names; HTTPField.Name refuses only invalid tokens.
     static var xContentTypeOptions: Self { .init("X-Content-Type-Options")! }
-    static var referrerPolicy: Self { .init("Referrer-Policy")! }
-    static var xFrameOptions: Self { .init("X-Frame-Options")! }
+    static var referrerPolicy: Self { .init("Referrer-Policy")! }  // invariant: a valid literal name
+    static var xFrameOptions: Self { .init("X-Frame-Options")! }  // invariant: a valid literal name
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import HummingbirdAuth
 import NIOConcurrencyHelpers
 
@@ -9,7 +10,8 @@ import NIOConcurrencyHelpers
 /// `SessionMiddleware` swallows storage errors while loading, so with the database unreachable a logged-in user
 /// would look anonymous and be sent to the login page. Around the load, ``DatabasePersistDriver`` records in a
 /// task-local ``SessionLoad`` the ``StoreError`` it meets, or the user the loaded session names; the request stops
-/// with that error before any handler runs, or goes on with that user. The session is read once, so a page during
+/// with that error before any handler runs, or goes on with that user. A stored session whose value is not one this
+/// server wrote is no session, and an ERROR record (the row was changed behind the server's back). The session is read once, so a page during
 /// an outage waits one query timeout, not two.
 struct StoreSessionMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
@@ -20,6 +22,12 @@ struct StoreSessionMiddleware: RouterMiddleware {
         return try await SessionLoad.$current.withValue(load) {
             try await sessions.handle(request, context: context) { request, context in
                 if let error = load.error { throw error }
+                if load.unreadable {
+                    context.logger.error(
+                        "Stored session cannot be read on \(request.method) \(request.uri.path); treated as no session",
+                        metadata: ["method": .string(request.method.rawValue), "path": .string(request.uri.path)]
+                    )
+                }
                 var context = context
                 context.sessionUser = load.user
                 return try await next(request, context)
@@ -33,13 +41,20 @@ final class SessionLoad: Sendable {
     /// Bound by ``StoreSessionMiddleware`` for the request it handles.
     @TaskLocal static var current: SessionLoad?
 
-    private let box = NIOLockedValueBox<(error: StoreError?, user: User?)>((nil, nil))
+    private let box = NIOLockedValueBox<(error: StoreError?, user: User?, unreadable: Bool)>((nil, nil, false))
 
     /// The store's failure while loading the session, if there was one.
     var error: StoreError? { box.withLockedValue { $0.error } }
 
     /// The user the loaded session names, read with it; nil without a session or when that user no longer exists.
     var user: User? { box.withLockedValue { $0.user } }
+
+    /// Whether a stored session was found whose value is not a session this server wrote (so it counts as none).
+    var unreadable: Bool { box.withLockedValue { $0.unreadable } }
+
+    func recordUnreadable() {
+        box.withLockedValue { $0.unreadable = true }
+    }
 
     func record(_ error: StoreError) {
         box.withLockedValue { $0.error = $0.error ?? error }
