@@ -138,3 +138,11 @@ extension Browser {
         self.init(TestClientTransport(client: client))
     }
 }
+
+extension Browser {
+    /// This browser after setting a cookie: `Browser(client).with(cookie: "name", value)`.
+    func with(cookie name: String, _ value: String) -> Browser {
+        setCookie(name, value)
+        return self
+    }
+}

@@ -64,6 +64,34 @@ struct TemplateTypeCheckTests {
     }
 }
 
+extension TemplateTypeCheckTests {
+    /// What swift-mustache would render raw, and the compiler must refuse at build time (the differential test cannot
+    /// see these: the reference would print the value unescaped too).
+    static let refusals: [(change: String, message: String)] = [
+        ("{{{.}}}", "unescaped values are not supported"),
+        ("{{& .}}", "unescaped values are not supported"),
+        ("{{=<% %>=}}<%.%>", "set-delimiter tags are not supported"),
+        ("{{>*dynamic}}", "dynamic partials are not supported"),
+        ("{{uppercase(.)}}", "transforms are not supported"),
+    ]
+
+    @Test("Unescaped values, set-delimiters, dynamic partials and transforms fail MustacheCompiler at the template's line", arguments: refusals)
+    func refusedTags(change: String, message: String) async throws {
+        let directory = try TemporaryDirectory("template-check")
+        defer { directory.remove() }
+        let templates = try TemplateCheck.copyTemplates(to: directory)
+        let line = try TemplateCheck.replace("<p>{{.}}</p>{{/profile.aboutMe}}", with: "<p>\(change)</p>{{/profile.aboutMe}}", in: templates + "/user.mustache")
+        let result = try await TemplateCheck.execute(
+            TemplateCheck.buildFolder.appendingPathComponent("MustacheCompiler").path,
+            ["--templates", templates, "--output", directory.file("Views.swift")]
+        )
+        #expect(result.status == 1, "\(change) was compiled")
+        #expect(result.output.contains("/user.mustache:\(line):"), "\(result.output)")
+        #expect(result.output.contains(message), "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("Views.swift")), "no Swift was written for \(change)")
+    }
+}
+
 /// Compiles a changed copy of the templates and type-checks the result against the built module.
 enum TemplateCheck {
     /// The folder the test bundle, MustacheCompiler and the build's `description.json` are in.

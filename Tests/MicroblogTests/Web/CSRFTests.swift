@@ -51,16 +51,19 @@ struct CSRFTests {
         try await env.withApp { client in
             let browser = Browser(client)
             try await browser.register("alice")
-            let anonymousToken = try await browser.csrfToken(from: "/login")
             try await browser.login("alice")
             let loggedInToken = try await browser.csrfToken(from: "/index")
-            #expect(loggedInToken != anonymousToken)
+            #expect(try await browser.csrfToken(from: "/index") == loggedInToken, "one token for the session")
             _ = try await browser.logout()
-            let afterLogout = try await browser.csrfToken(from: "/login")
-            #expect(afterLogout != loggedInToken)
-            // The old token is worthless now.
+            // The old token is worthless now, on a signed-out form and on a signed-in one.
             let replay = try await browser.post("/login", [("csrf_token", loggedInToken), ("username", "alice"), ("password", "pw-alice-pw")], csrf: false)
             #expect(replay.status == .badRequest)
+            try await browser.login("alice")
+            let nextSessionToken = try await browser.csrfToken(from: "/index")
+            #expect(nextSessionToken != loggedInToken, "a new session, a new token")
+            let stale = try await browser.post("/index", [("csrf_token", loggedInToken), ("post", "with the old token")], csrf: false)
+            #expect(stale.status == .badRequest)
+            #expect(try await browser.post("/index", [("csrf_token", nextSessionToken), ("post", "with the new token")], csrf: false).status == .found)
         }
     }
 }

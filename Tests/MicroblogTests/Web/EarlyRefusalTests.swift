@@ -92,7 +92,18 @@ struct EarlyRefusalTests {
             }
             let home = try await alice.get("/index")
             #expect(home.contains("sent with same Origin") && home.contains("sent with no such headers"))
-            #expect(!home.contains("sent by"), "no refused post was stored")
+            // Counted in the database, not on a page: a stored refused post could sit on a later page of the feed.
+            let stored = try await env.withStore { store in
+                try await StoreBackdoor.count(
+                    store,
+                    sqlite: "SELECT COUNT(*) FROM post WHERE body LIKE 'sent by %'",
+                    postgres: "SELECT count(*) FROM post WHERE body LIKE 'sent by %'"
+                )
+            }
+            #expect(stored == 0, "no refused post was stored")
+            #expect(try await env.withStore { store in
+                try await StoreBackdoor.count(store, sqlite: "SELECT COUNT(*) FROM post", postgres: "SELECT count(*) FROM post")
+            } == 3, "the three accepted posts, and only they")
         }
     }
 
