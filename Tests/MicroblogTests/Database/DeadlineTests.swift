@@ -18,7 +18,7 @@ struct DeadlineTests {
             }
         }
         // The operation still runs (cancelled, but not listening): it reaches the gate and waits there.
-        await gate.waitForArrivals(1)
+        try await gate.waitForArrivals(1)
         await gate.open()
     }
 
@@ -40,7 +40,7 @@ struct DeadlineTests {
                 try await Task.sleep(for: .seconds(600))
             }
         }
-        await started.waitForArrivals(1)
+        try await started.waitForArrivals(1)
         await started.open()
         caller.cancel()
         await #expect(throws: CancellationError.self) { try await caller.value }

@@ -92,7 +92,7 @@ struct UserRegistryTests {
             let renamer = NaiveRenamer(database: database, betweenCheckAndWrite: gate)
             async let first = outcome { () async throws(StoreError) -> Bool in try await renamer.rename(userID: ids[0], to: "winner") }
             async let second = outcome { () async throws(StoreError) -> Bool in try await renamer.rename(userID: ids[1], to: "winner") }
-            await gate.waitForArrivals(2) // both checks said "free"
+            try await gate.waitForArrivals(2) // both checks said "free"
             await gate.open()
             let results = await [first, second]
             let violations = results.filter { if case .failure(.conflict(.username)) = $0 { true } else { false } }
@@ -117,7 +117,7 @@ struct UserRegistryTests {
             }
             async let first: Void = register("winner")
             async let second: Void = register("winner")
-            await gate.waitForArrivals(2)
+            try await gate.waitForArrivals(2)
             await gate.open()
             _ = try await (first, second)
             let count = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user WHERE username_key = 'winner'") }
@@ -133,7 +133,7 @@ struct UserRegistryTests {
             async let first = outcome { () async throws(RegistryError) -> User in
                 try await registry.register(username: "winner", email: "one@example.com", passwordHash: "x")
             }
-            await gate.waitForArrivals(1) // the first claim is suspended inside its persist step, holding the reservation
+            try await gate.waitForArrivals(1) // the first claim is suspended inside its persist step, holding the reservation
             let second = await outcome { () async throws(RegistryError) -> User in
                 try await registry.register(username: "WINNER", email: "two@example.com", passwordHash: "x")
             }
@@ -158,7 +158,7 @@ struct UserRegistryTests {
             async let first = outcome { () async throws(RegistryError) in
                 try await registry.updateProfile(userID: ids[0], username: "winner", aboutMe: nil)
             }
-            await gate.waitForArrivals(1)
+            try await gate.waitForArrivals(1)
             let second = await outcome { () async throws(RegistryError) in
                 try await registry.updateProfile(userID: ids[1], username: "Winner", aboutMe: nil)
             }
@@ -181,7 +181,7 @@ struct UserRegistryTests {
             async let registration = outcome { () async throws(RegistryError) -> User in
                 try await registry.register(username: "ALICE", email: "mallory@example.com", passwordHash: "x")
             }
-            await hold.gate.waitForArrivals(1) // the registration holds its reservation of "alice", suspended
+            try await hold.gate.waitForArrivals(1) // the registration holds its reservation of "alice", suspended
             let kept = await outcome { () async throws(RegistryError) in
                 try await registry.updateProfile(userID: alice, username: "Alice", aboutMe: "still me", currentUsername: "alice")
             }
@@ -202,7 +202,7 @@ struct UserRegistryTests {
             async let first = outcome { () async throws(RegistryError) -> User in
                 try await registry.register(username: "one", email: "same@example.com", passwordHash: "x")
             }
-            await gate.waitForArrivals(1)
+            try await gate.waitForArrivals(1)
             let second = await outcome { () async throws(RegistryError) -> User in
                 try await registry.register(username: "two", email: "SAME@example.com", passwordHash: "x")
             }
