@@ -1,7 +1,8 @@
 # Sourced by Benchmarks/run.sh and Benchmarks/sweep.sh: the benchmark server on a fresh database, its logged-in
 # wrk user, and wrk's non-2xx counter. Expects SERVER_BIN, RESULTS, BCRYPT_COST and the functions say and die.
 
-# Starts SERVER_BIN in a new temporary folder (named after $1) with its own database, logs and random SECRET_KEY on a
+# Starts SERVER_BIN in a new temporary folder (named after $1) with its own database, logs and random SECRET_KEY (and
+# per-client budgets out of the way: every load client is 127.0.0.1) on a
 # free loopback port; sets WORK, PORT, BASE and SERVER_PID and stops the server (copying its output into RESULTS)
 # when the script exits. Returns once the server answers, or dies after 30 s.
 start_server() { # temporary folder prefix
@@ -15,7 +16,8 @@ start_server() { # temporary folder prefix
         cd "$WORK"
         exec env DATABASE_URL="$WORK/app.db" HOST=127.0.0.1 PORT="$PORT" BCRYPT_COST="$BCRYPT_COST" \
             SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')" LOG_DIR="$WORK/logs" \
-            "$SERVER_BIN" >"$WORK/server.out" 2>&1
+            LOGIN_ATTEMPTS_PER_CLIENT=1000000 REGISTRATIONS_PER_HOUR=1000000 \
+            PASSWORD_WORK_LOGINS=1000000 PASSWORD_WORK_REGISTRATIONS=1000000 "$SERVER_BIN" >"$WORK/server.out" 2>&1
     ) &
     SERVER_PID=$!
     for _ in $(seq 1 300); do

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Logging
+import NIOCore
 import SystemPackage
 
 /// The server's settings, read once at start from the environment and an optional `.env` file, with the
@@ -43,6 +44,13 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var metricsHost: String
     /// How long `GET /healthz` waits for the store's answer before it says 503 (`HEALTH_CHECK_TIMEOUT`, seconds, 1).
     public var healthCheckTimeout: Duration
+    /// Login attempts per account, client network and device, and registrations per client network
+    /// (`LOGIN_ATTEMPTS_PER_ACCOUNT` 5, `LOGIN_ATTEMPTS_PER_CLIENT` 50, `LOGIN_ATTEMPTS_PER_DEVICE` 10 in 15 minutes;
+    /// `REGISTRATIONS_PER_HOUR` 10).
+    public var loginThrottle: LoginThrottle.Policy
+    /// Password checks and hashes running or waiting at once, past which a request gets a 503 page
+    /// (`PASSWORD_WORK_LOGINS`, `PASSWORD_WORK_REGISTRATIONS`; 4 and 1 per core).
+    public var passwordWork: PasswordWork.Budget
 
     /// The mail configuration in force: none in debug mode, as in the tutorial.
     public var effectiveMail: MailConfiguration? { debug ? nil : mail }
@@ -66,8 +74,12 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         mail: MailConfiguration? = nil,
         metricsPort: Int? = nil,
         metricsHost: String = "127.0.0.1",
-        healthCheckTimeout: Duration = .seconds(1)
+        healthCheckTimeout: Duration = .seconds(1),
+        loginThrottle: LoginThrottle.Policy = LoginThrottle.Policy(),
+        passwordWork: PasswordWork.Budget = .default(threads: System.coreCount)
     ) {
+        self.passwordWork = passwordWork
+        self.loginThrottle = loginThrottle
         self.healthCheckTimeout = healthCheckTimeout
         self.log = log
         self.mail = mail
@@ -216,7 +228,19 @@ extension AppConfiguration {
             mail: mail,
             metricsPort: reader.string(forKey: "METRICS_PORT") == nil ? nil : try int("METRICS_PORT", 0, 0...65535),
             metricsHost: reader.string(forKey: "METRICS_HOST") ?? "127.0.0.1",
-            healthCheckTimeout: .seconds(try int("HEALTH_CHECK_TIMEOUT", 1, 1...60))
+            healthCheckTimeout: .seconds(try int("HEALTH_CHECK_TIMEOUT", 1, 1...60)),
+            loginThrottle: LoginThrottle.Policy(
+                allowedFailures: try int("LOGIN_ATTEMPTS_PER_ACCOUNT", 5, 1...1_000_000),
+                allowedClientFailures: try int("LOGIN_ATTEMPTS_PER_CLIENT", 50, 1...1_000_000),
+                allowedDeviceFailures: try int("LOGIN_ATTEMPTS_PER_DEVICE", 10, 1...1_000_000),
+                allowedRegistrations: try int("REGISTRATIONS_PER_HOUR", 10, 1...1_000_000)
+            ),
+            passwordWork: PasswordWork.Budget(
+                logins: try int("PASSWORD_WORK_LOGINS", PasswordWork.Budget.default(threads: System.coreCount).logins, 1...1_000_000),
+                registrations: try int(
+                    "PASSWORD_WORK_REGISTRATIONS", PasswordWork.Budget.default(threads: System.coreCount).registrations, 1...1_000_000
+                )
+            )
         )
     }
 

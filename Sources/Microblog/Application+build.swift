@@ -14,25 +14,30 @@ public struct AppDependencies: Sendable {
     public var registryHooks: RegistryHooks
     /// Long-running services to run beside the HTTP server, which stops first (the log sink).
     public var services: [any Service]
-    /// Limits on failed logins (the records live in the store).
-    public var loginThrottle: LoginThrottle.Policy
     /// Where the application's metrics are kept; the metrics listener serves it when `METRICS_PORT` is set.
     public var prometheus: PrometheusCollectorRegistry
+    /// The password work's budgets (tests hold places in it); nil: ``PasswordWork/Budget/default(threads:)``.
+    var passwordWork: PasswordWork?
 
     public init(
         logger: Logger = Logger(label: "microblog"),
         databaseFaults: DatabaseFaults = .none,
         registryHooks: RegistryHooks = .none,
         services: [any Service] = [],
-        loginThrottle: LoginThrottle.Policy = LoginThrottle.Policy(),
         prometheus: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
     ) {
-        self.loginThrottle = loginThrottle
         self.prometheus = prometheus
         self.logger = logger
         self.databaseFaults = databaseFaults
         self.registryHooks = registryHooks
         self.services = services
+    }
+}
+
+extension AppDependencies {
+    init(logger: Logger, prometheus: PrometheusCollectorRegistry, passwordWork: PasswordWork) {
+        self.init(logger: logger, prometheus: prometheus)
+        self.passwordWork = passwordWork
     }
 }
 
@@ -114,7 +119,11 @@ func buildRouter(
     dependencies: AppDependencies
 ) async throws -> Router<AppRequestContext> {
     let registry = UserRegistry(database: database, hooks: dependencies.registryHooks, metrics: metrics)
-    let passwords = PasswordHasher(cost: configuration.bcryptCost)
+    let passwords = PasswordHasher(
+        cost: configuration.bcryptCost,
+        metrics: metrics,
+        work: dependencies.passwordWork ?? PasswordWork(budget: configuration.passwordWork)
+    )
     let sessionCookieName = "session"
     let sessionStorage = SessionStorage<SessionState>(
         DatabasePersistDriver(database: database),
@@ -144,7 +153,7 @@ func buildRouter(
     router.add(middleware: StoreSessionMiddleware(
         sessions: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration)
     ))
-    router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe, metrics: metrics))
+    router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe, pages: pages, metrics: metrics))
     router.add(middleware: FlashMiddleware(cookies: FlashCookie(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies)))
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: true))
     router.add(middleware: CSRFMiddleware(signedOut: signedOutCSRF, signedOutForms: AuthController.signedOutForms))
@@ -155,7 +164,8 @@ func buildRouter(
         passwords: passwords,
         rememberMe: rememberMe,
         sessionStorage: sessionStorage,
-        throttle: LoginThrottle(policy: dependencies.loginThrottle, store: database),
+        throttle: LoginThrottle(policy: configuration.loginThrottle, store: database),
+        devices: DeviceCookie(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies),
         signedOutCSRF: signedOutCSRF,
         metrics: metrics
     ).addRoutes(to: router)

@@ -12,6 +12,7 @@ struct AuthController: Sendable {
     let rememberMe: RememberMe
     let sessionStorage: SessionStorage<SessionState>
     let throttle: LoginThrottle
+    let devices: DeviceCookie
     let signedOutCSRF: SignedOutCSRF
     let metrics: AppMetrics
 
@@ -43,18 +44,19 @@ struct AuthController: Sendable {
         case .success(let valid):
             fields = valid
         }
-        let account = LoginThrottle.Subject.account(IdentityKey(fields.username))
-        var subjects = [account]
-        if let address = context.remoteAddress { subjects.append(.client(address)) }
-        if let seconds = try await throttle.retryAfter(subjects) {
+        // Reserve: the attempt is admitted and counted before the password is checked, in one atomic step.
+        let accountKey = IdentityKey(fields.username)
+        let device = request.cookieValue(named: DeviceCookie.cookieName).flatMap { devices.nonce(in: $0, for: accountKey) }
+        let subjects = LoginThrottle.subjects(account: accountKey, device: device, client: context.remoteAddress)
+        if let seconds = try await throttle.admit(subjects) {
             // A client's mistake like any other: counted in the error pages' summary, not a line per attempt.
             context.logger.debug("Login throttled")
             metrics.loginThrottled.increment()
             throw PageError.tooManyRequests(retryAfterSeconds: seconds)
         }
-        let user = try await database.user(usernameKey: IdentityKey(fields.username))
+        // Verify. A failure stays counted: that is the whole settlement of a failed attempt.
+        let user = try await database.user(usernameKey: accountKey)
         guard try await passwords.verify(fields.password, hash: user?.passwordHash), let user, let userID = user.id else {
-            try await throttle.recordFailure(subjects)
             context.logger.info("Failed login")
             return try renderLogin(
                 request: request,
@@ -64,7 +66,8 @@ struct AuthController: Sendable {
                 formErrors: ["Invalid username or password"]
             )
         }
-        try await throttle.recordSuccess(account)
+        // Settle a success: the account's (or device's) record goes, the client's attempt is given back.
+        try await throttle.settleSuccess(subjects)
         // A new session id at login: whatever id the visitor had before is dropped.
         if context.sessions.session != nil {
             _ = try? await sessionStorage.delete(request: request)
@@ -72,6 +75,7 @@ struct AuthController: Sendable {
         context.sessions.createSession(SessionState(userID: userID))
         metrics.sessionsCreated.increment()
         var response = Response.redirect(to: SafeRedirect.target(request.uri.queryParameters["next"].map(String.init)))
+        response.setCookie(devices.cookie(for: accountKey))
         if fields.rememberMe {
             response.setCookie(try await rememberMe.issue(for: userID))
         }
@@ -134,18 +138,31 @@ struct AuthController: Sendable {
         case .success(let valid):
             fields = valid
         }
-        let hash = try await passwords.hash(fields.password)
-        do throws(RegistryError) {
-            let user = try await registry.register(username: fields.username, email: fields.email, passwordHash: hash)
-            context.logger.info("User registered", metadata: ["user_id": "\(user.id ?? 0)"])
-        } catch {
-            var errors = FormErrors()
-            switch error {
-            case .usernameTaken: errors.add(FormErrors.usernameTaken, to: "username")
-            case .emailTaken: errors.add(FormErrors.emailTaken, to: "email")
-            case .store(let storeError): throw storeError
+        // A budget per client network: one anonymous client cannot fill the site with accounts.
+        let budget: [LoginThrottle.Subject] = context.remoteAddress.map { [.registrations(ClientNetwork.of($0))] } ?? []
+        if let seconds = try await throttle.admit(budget) {
+            context.logger.debug("Registration throttled")
+            throw PageError.tooManyRequests(retryAfterSeconds: seconds)
+        }
+        do {
+            let hash = try await passwords.hash(fields.password)
+            do throws(RegistryError) {
+                let user = try await registry.register(username: fields.username, email: fields.email, passwordHash: hash)
+                context.logger.info("User registered", metadata: ["user_id": "\(user.id ?? 0)"])
+            } catch {
+                var errors = FormErrors()
+                switch error {
+                case .usernameTaken: errors.add(FormErrors.usernameTaken, to: "username")
+                case .emailTaken: errors.add(FormErrors.emailTaken, to: "email")
+                case .store(let storeError): throw storeError
+                }
+                // No account was made: the attempt goes back to the budget.
+                try await throttle.giveBack(budget)
+                return try renderRegister(request: request, context: context, form: form, errors: errors)
             }
-            return try renderRegister(request: request, context: context, form: form, errors: errors)
+        } catch let shed as PasswordWorkShed {
+            try await throttle.giveBack(budget)
+            throw shed
         }
         context.flash("Congratulations, you are now a registered user!")
         return .redirect(to: "/login")

@@ -1,36 +1,59 @@
 import Crypto
 import Foundation
 
-/// Slows down password guessing: after `allowedFailures` failed logins for one account, or
-/// `allowedClientFailures` from one client address (more, since many people may share one address), within
-/// `window`, further attempts get a 429 page for a backoff that doubles with each further failure (capped), so an
-/// attacker is slowed to a crawl while the real owner is never locked out for good. A successful login clears the
-/// account's record.
+/// Slows down password guessing without handing an attacker a way to lock the owner out.
 ///
-/// The records live in the store, so every instance on one database counts the same failures: N instances do not
-/// give an attacker N times the attempts. Subjects are stored as SHA-256 digests, never as names or addresses.
+/// An attempt is admitted and counted before the password is checked, for every subject it concerns, in one atomic
+/// step in the store (``Store/admitLoginAttempt(_:now:)``): reserve, verify, settle, as ``UserRegistry`` claims names.
+/// So however many attempts arrive at once, on however many instances sharing the database, at most a subject's
+/// allowance of them reaches the password check within its window; past it the subject is blocked for a backoff that
+/// doubles with each further admitted attempt (capped), a 429 page with `Retry-After`.
+///
+/// Whose attempt it is decides what it counts against (OWASP's device cookies):
+/// - a browser that has logged in as the user before carries a signed ``DeviceCookie`` naming that user: its
+///   attempts count against that device only, so failures from elsewhere never lock the owner out of their browser;
+/// - any other attempt counts against the account and against the client's network (an IPv4 address, an IPv6 /64),
+///   which gets more attempts than one account since many people may share it.
+/// A successful login clears the account's (or device's) record and gives the client's attempt back.
+///
+/// Subjects are stored as SHA-256 digests, never as names or addresses.
 public struct LoginThrottle: Sendable {
-    /// What is being counted: an account (its ``IdentityKey``) or a client address.
+    /// What an attempt is counted against.
     public enum Subject: Hashable, Sendable {
+        /// An account, by its ``IdentityKey``.
         case account(IdentityKey)
+        /// A client network: see ``ClientNetwork``.
         case client(String)
+        /// A browser holding a device cookie, by the cookie's random nonce.
+        case device(String)
+        /// Registrations from a client network.
+        case registrations(String)
 
         /// How the store names the subject: a digest, bounded in length whatever the client sent.
         var storageKey: String {
             let text: String
             switch self {
             case .account(let key): text = "account:" + key.rawValue
-            case .client(let address): text = "client:" + address
+            case .client(let network): text = "client:" + network
+            case .device(let nonce): text = "device:" + nonce
+            case .registrations(let network): text = "registrations:" + network
             }
             return Data(SHA256.hash(data: Data(text.utf8))).base64EncodedString()
         }
     }
 
-    /// The limits and the clock.
+    /// The allowances, their window and backoff, and the clock.
     public struct Policy: Sendable {
+        /// Attempts for one account within ``window`` (from browsers without its device cookie).
         public var allowedFailures: Int
+        /// Attempts from one client network within ``window``.
         public var allowedClientFailures: Int
+        /// Attempts from one device (a browser with a device cookie for the account) within ``window``.
+        public var allowedDeviceFailures: Int
+        /// Registrations from one client network within ``registrationWindow``.
+        public var allowedRegistrations: Int
         public var window: TimeInterval
+        public var registrationWindow: TimeInterval
         public var baseBackoff: TimeInterval
         public var maximumBackoff: TimeInterval
         public var clock: @Sendable () -> Date
@@ -38,40 +61,35 @@ public struct LoginThrottle: Sendable {
         public init(
             allowedFailures: Int = 5,
             allowedClientFailures: Int = 50,
+            allowedDeviceFailures: Int = 10,
+            allowedRegistrations: Int = 10,
             window: TimeInterval = 15 * 60,
+            registrationWindow: TimeInterval = 60 * 60,
             baseBackoff: TimeInterval = 30,
             maximumBackoff: TimeInterval = 15 * 60,
             clock: @escaping @Sendable () -> Date = { Date() }
         ) {
             self.allowedFailures = allowedFailures
             self.allowedClientFailures = allowedClientFailures
+            self.allowedDeviceFailures = allowedDeviceFailures
+            self.allowedRegistrations = allowedRegistrations
             self.window = window
+            self.registrationWindow = registrationWindow
             self.baseBackoff = baseBackoff
             self.maximumBackoff = maximumBackoff
             self.clock = clock
         }
 
-        /// Failures allowed before `subject` is blocked.
-        func allowedFailures(for subject: Subject) -> Int {
-            switch subject {
-            case .account: allowedFailures
-            case .client: allowedClientFailures
+        /// The store's limit for `subject`.
+        func limit(for subject: Subject) -> LoginLimit {
+            let (allowed, window, base, maximum): (Int, TimeInterval, TimeInterval, TimeInterval) = switch subject {
+            case .account: (allowedFailures, self.window, baseBackoff, maximumBackoff)
+            case .client: (allowedClientFailures, self.window, baseBackoff, maximumBackoff)
+            case .device: (allowedDeviceFailures, self.window, baseBackoff, maximumBackoff)
+            // Past the allowance, blocked for the rest of the window at least.
+            case .registrations: (allowedRegistrations, registrationWindow, registrationWindow, registrationWindow * 4)
             }
-        }
-
-        /// `record` after one more failure at `now`, and when the store may forget it.
-        func failing(_ record: LoginFailures?, allowed: Int, now: Date) -> (LoginFailures, forgetAt: Date) {
-            var record = record ?? LoginFailures(failures: 0, firstFailure: now, blockedUntil: nil)
-            if now.timeIntervalSince(record.firstFailure) > window, record.blockedUntil.map({ $0 <= now }) ?? true {
-                record = LoginFailures(failures: 0, firstFailure: now, blockedUntil: nil)
-            }
-            record.failures += 1
-            if record.failures >= allowed {
-                let exponent = Double(min(record.failures - allowed, 16))
-                record.blockedUntil = now.addingTimeInterval(min(maximumBackoff, baseBackoff * pow(2, exponent)))
-            }
-            let windowEnd = record.firstFailure.addingTimeInterval(window)
-            return (record, max(windowEnd, record.blockedUntil ?? windowEnd))
+            return LoginLimit(subject: subject.storageKey, allowed: allowed, window: window, baseBackoff: base, maximumBackoff: maximum)
         }
     }
 
@@ -83,40 +101,58 @@ public struct LoginThrottle: Sendable {
         self.store = store
     }
 
-    /// Seconds to wait before another attempt for any of `subjects`, or nil when an attempt may go ahead.
-    public func retryAfter(_ subjects: [Subject]) async throws(StoreError) -> Int? {
-        let now = policy.clock()
-        let records = try await store.loginFailures(subjects: subjects.map(\.storageKey))
-        let waits = records.values.compactMap(\.blockedUntil).filter { $0 > now }
-        guard let until = waits.max() else { return nil }
-        return max(1, Int(until.timeIntervalSince(now).rounded(.up)))
+    /// The subjects an attempt to log in as `account` counts against: the device alone when the browser holds a
+    /// device cookie for that account, else the account and the client's network (when the address is known).
+    static func subjects(account: IdentityKey, device: String?, client: String?) -> [Subject] {
+        if let device { return [.device(device)] }
+        return [.account(account)] + (client.map { [.client(ClientNetwork.of($0))] } ?? [])
     }
 
-    /// Records a failed attempt against each subject.
-    public func recordFailure(_ subjects: [Subject]) async throws(StoreError) {
+    /// Admits one attempt for every subject or for none, in one atomic step in the store.
+    /// - Returns: nil when admitted (and counted); otherwise the seconds to wait, at least 1.
+    public func admit(_ subjects: [Subject]) async throws(StoreError) -> Int? {
+        guard !subjects.isEmpty else { return nil }
         let now = policy.clock()
-        let policy = policy
-        let limits = Dictionary(subjects.map { ($0.storageKey, policy.allowedFailures(for: $0)) }) { first, _ in first }
-        try await store.updateLoginFailures(subjects: Array(limits.keys), now: now) { key, record in
-            policy.failing(record, allowed: limits[key] ?? policy.allowedFailures, now: now)
+        // One order for every attempt, so that two instances never wait for each other's rows in a cycle.
+        let limits = subjects.map(policy.limit(for:)).sorted { $0.subject < $1.subject }
+        guard let until = try await store.admitLoginAttempt(limits, now: now) else { return nil }
+        let longest = limits.map(\.maximumBackoff).max() ?? policy.maximumBackoff
+        return Int(min(longest, max(1, until.timeIntervalSince(now).rounded(.up))))
+    }
+
+    /// Settles an admitted attempt that succeeded: the account's and the device's records are cleared, and the
+    /// client network's attempt is given back (many people may log in from one network).
+    public func settleSuccess(_ subjects: [Subject]) async throws(StoreError) {
+        var clearing: [String] = []
+        var releasing: [LoginLimit] = []
+        for subject in subjects {
+            switch subject {
+            case .account, .device: clearing.append(subject.storageKey)
+            case .client, .registrations: releasing.append(policy.limit(for: subject))
+            }
         }
+        try await store.settleLoginAttempt(clearing: clearing, releasing: releasing)
     }
 
-    /// Clears the record of a subject after a successful login.
-    public func recordSuccess(_ subject: Subject) async throws(StoreError) {
-        try await store.updateLoginFailures(subjects: [subject.storageKey], now: policy.clock()) { _, _ in nil }
+    /// Gives admitted attempts back to every subject, when what they were admitted for did not happen (a
+    /// registration that made no account).
+    public func giveBack(_ subjects: [Subject]) async throws(StoreError) {
+        guard !subjects.isEmpty else { return }
+        try await store.settleLoginAttempt(clearing: [], releasing: subjects.map(policy.limit(for:)))
     }
 }
 
-/// One subject's failed logins, as the store keeps them for ``LoginThrottle``.
-public struct LoginFailures: Sendable, Equatable {
-    public var failures: Int
-    public var firstFailure: Date
-    public var blockedUntil: Date?
-
-    public init(failures: Int, firstFailure: Date, blockedUntil: Date?) {
-        self.failures = failures
-        self.firstFailure = firstFailure
-        self.blockedUntil = blockedUntil
+/// The network a client address is counted by: an IPv4 address as it is, an IPv6 address by its /64 (one
+/// customer's allocation, which hands an attacker 2^64 addresses), the IPv4 address inside an IPv4-mapped IPv6 one.
+enum ClientNetwork {
+    static func of(_ address: String) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let parsed = address.withCString { inet_pton(AF_INET6, $0, &bytes) } == 1
+        guard parsed else { return address }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            return bytes[12..<16].map(String.init).joined(separator: ".")
+        }
+        let prefix = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+        return prefix.joined(separator: ":") + "::/64"
     }
 }

@@ -2,74 +2,74 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    public func loginFailures(subjects: [String]) async throws(StoreError) -> [String: LoginFailures] {
+    /// Counts one attempt for `limit`'s subject unless it is blocked, and returns the new count; no row when it is
+    /// blocked. The same statement as SQLite's (`SQLiteStore.admitLoginAttemptSQL`); `INSERT ... ON CONFLICT DO
+    /// UPDATE` locks the subject's row until the transaction ends, so instances count one after the other.
+    static func admitLoginAttemptQuery(_ limit: LoginLimit, now: Date) -> PostgresQuery {
+        let (subject, allowed) = (limit.subject, Int32(clamping: limit.allowed))
+        let (window, base, maximum, retention) = (limit.window, limit.baseBackoff, limit.maximumBackoff, limit.retention)
+        return """
+            INSERT INTO login_failure AS f (subject, failures, first_failure, blocked_until, forget_at)
+            VALUES (\(subject), 1, \(now),
+                    CASE WHEN 1 >= \(allowed) THEN \(now) + make_interval(secs => \(base)) END,
+                    \(now) + make_interval(secs => \(retention)))
+            ON CONFLICT (subject) DO UPDATE SET
+                failures = CASE WHEN f.first_failure + make_interval(secs => \(window)) < \(now) THEN 1 ELSE f.failures + 1 END,
+                first_failure = CASE WHEN f.first_failure + make_interval(secs => \(window)) < \(now) THEN \(now) ELSE f.first_failure END,
+                blocked_until = CASE
+                    WHEN (CASE WHEN f.first_failure + make_interval(secs => \(window)) < \(now) THEN 1 ELSE f.failures + 1 END) >= \(allowed)
+                    THEN \(now) + make_interval(secs => LEAST(\(maximum), \(base) * (1 << LEAST(
+                        (CASE WHEN f.first_failure + make_interval(secs => \(window)) < \(now) THEN 1 ELSE f.failures + 1 END) - \(allowed), 16))))
+                END,
+                forget_at = \(now) + make_interval(secs => \(retention))
+            WHERE f.blocked_until IS NULL OR f.blocked_until <= \(now)
+            RETURNING failures
+            """
+    }
+
+    public func admitLoginAttempt(_ limits: [LoginLimit], now: Date) async throws(StoreError) -> Date? {
         let logger = logger
-        return try await withConnection { connection in
-            let rows = try await connection.query(
-                "SELECT subject, failures, first_failure, blocked_until FROM login_failure WHERE subject = ANY(\(subjects))",
-                logger: logger
-            ).collect()
-            var records: [String: LoginFailures] = [:]
-            for row in rows {
-                let (subject, record) = try Self.decodeLoginFailure(row)
-                records[subject] = record
+        return try await withTransaction { connection -> Date? in
+            _ = try await connection.query("DELETE FROM login_failure WHERE forget_at < \(now)", logger: logger)
+            // A savepoint, rolled back whole when one subject is blocked: then nothing is counted.
+            _ = try await connection.query("SAVEPOINT admit_login_attempt", logger: logger)
+            for limit in limits {
+                let rows = try await connection.query(Self.admitLoginAttemptQuery(limit, now: now), logger: logger).collect()
+                if let row = rows.first {
+                    _ = try StoredValue.count(Int64(row.decode(Int32.self)), column: "failures")
+                    continue
+                }
+                let blocked = try await connection.query(
+                    "SELECT blocked_until FROM login_failure WHERE subject = \(limit.subject)", logger: logger
+                ).collect()
+                let until = try blocked.first?.decode(Date?.self).map { date throws(StoreError) in
+                    try StoredValue.date(date, column: "blocked_until")
+                }
+                _ = try await connection.query("ROLLBACK TO SAVEPOINT admit_login_attempt", logger: logger)
+                return (until ?? nil) ?? now
             }
-            return records
+            _ = try await connection.query("RELEASE SAVEPOINT admit_login_attempt", logger: logger)
+            return nil
         }
     }
 
-    public func updateLoginFailures(
-        subjects: [String],
-        now: Date,
-        _ update: @escaping @Sendable (_ subject: String, LoginFailures?) -> (LoginFailures, forgetAt: Date)?
-    ) async throws(StoreError) {
+    public func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError) {
         let logger = logger
         try await withTransaction { connection in
-            _ = try await connection.query("DELETE FROM login_failure WHERE forget_at < \(now)", logger: logger)
-            // A subject's record may not exist yet, so a row lock cannot guard it: transaction-scoped advisory locks
-            // on the subjects do, taken in one order so that two instances never wait for each other in a cycle.
-            // The rows are read to the end, so a lock that times out fails here (55P03, a 503), not the next statement.
-            let ordered = subjects.sorted()
-            _ = try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtextextended(subject, 0)) FROM unnest(\(ordered)::text[]) AS subject",
-                logger: logger
-            ).collect()
-            var current: [String: LoginFailures] = [:]
-            for row in try await connection.query(
-                "SELECT subject, failures, first_failure, blocked_until FROM login_failure WHERE subject = ANY(\(ordered))",
-                logger: logger
-            ).collect() {
-                let (subject, record) = try Self.decodeLoginFailure(row)
-                current[subject] = record
+            if !clearing.isEmpty {
+                _ = try await connection.query("DELETE FROM login_failure WHERE subject = ANY(\(clearing))", logger: logger)
             }
-            for subject in ordered {
-                guard let (record, forgetAt) = update(subject, current[subject]) else {
-                    _ = try await connection.query("DELETE FROM login_failure WHERE subject = \(subject)", logger: logger)
-                    continue
-                }
-                let failures = Int32(clamping: record.failures)
+            for limit in releasing {
+                let allowed = Int32(clamping: limit.allowed)
                 _ = try await connection.query(
                     """
-                    INSERT INTO login_failure (subject, failures, first_failure, blocked_until, forget_at)
-                    VALUES (\(subject), \(failures), \(record.firstFailure), \(record.blockedUntil), \(forgetAt))
-                    ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures,
-                        first_failure = excluded.first_failure, blocked_until = excluded.blocked_until,
-                        forget_at = excluded.forget_at
+                    UPDATE login_failure SET failures = GREATEST(failures - 1, 0),
+                        blocked_until = CASE WHEN failures - 1 < \(allowed) THEN NULL ELSE blocked_until END
+                    WHERE subject = \(limit.subject)
                     """,
                     logger: logger
                 )
             }
         }
-    }
-
-    /// A row of `subject, failures, first_failure, blocked_until`, with the values ``StoredValue`` allows.
-    private static func decodeLoginFailure(_ row: PostgresRow) throws -> (subject: String, record: LoginFailures) {
-        let (subject, failures, firstFailure, blockedUntil) = try row.decode((String, Int32, Date, Date?).self)
-        let record = LoginFailures(
-            failures: try StoredValue.count(Int64(failures), column: "failures"),
-            firstFailure: try StoredValue.date(firstFailure, column: "first_failure"),
-            blockedUntil: try blockedUntil.map { date throws(StoreError) in try StoredValue.date(date, column: "blocked_until") }
-        )
-        return (subject, record)
     }
 }

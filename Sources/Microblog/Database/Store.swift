@@ -78,19 +78,19 @@ public protocol Store: Sendable {
     /// Deletes a session.
     func deleteSession(key: String) async throws(StoreError)
 
-    // MARK: Failed logins (``LoginThrottle``; shared by every instance on the database)
+    // MARK: Login attempts (``LoginThrottle``; shared by every instance on the database)
 
-    /// The stored records of these subjects; a subject without one is absent.
-    func loginFailures(subjects: [String]) async throws(StoreError) -> [String: LoginFailures]
+    /// Counts one login attempt against every subject of `limits`, or against none, in one transaction: for each
+    /// subject (in the order given) one statement that increments its count and returns it, unless the subject is
+    /// blocked. Past its allowance within its window a subject is blocked for a backoff that doubles with each
+    /// further admitted attempt, up to its maximum. Expired records are swept in the same transaction.
+    /// - Returns: nil when the attempt is admitted (and counted for every subject); otherwise nothing is counted
+    ///   and the answer is when the first blocked subject is unblocked.
+    func admitLoginAttempt(_ limits: [LoginLimit], now: Date) async throws(StoreError) -> Date?
 
-    /// In one transaction, with each subject's record locked against other instances: deletes the records whose
-    /// time to be forgotten is before `now`, then stores for each subject what `update` makes of its record (`nil`
-    /// when none) with the time it may be forgotten, or deletes it when `update` returns `nil`.
-    func updateLoginFailures(
-        subjects: [String],
-        now: Date,
-        _ update: @escaping @Sendable (_ subject: String, LoginFailures?) -> (LoginFailures, forgetAt: Date)?
-    ) async throws(StoreError)
+    /// After a successful login: deletes the records of `clearing`, and gives the attempt back to each subject of
+    /// `releasing` (its count less one, and no longer blocked once that is below its allowance), in one transaction.
+    func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError)
 }
 
 extension Page {
@@ -105,6 +105,23 @@ extension Page {
     init(fetched: [Item], number: Int, perPage: Int) {
         self.init(items: Array(fetched.prefix(perPage)), number: number, hasNewer: number > 1, hasOlder: fetched.count > perPage)
     }
+}
+
+/// One subject's allowance of login attempts, as the store counts them for ``Store/admitLoginAttempt(_:now:)``.
+public struct LoginLimit: Sendable, Equatable {
+    /// The subject's storage key (a bounded digest).
+    public var subject: String
+    /// Attempts admitted within ``window`` before the subject is blocked.
+    public var allowed: Int
+    /// Seconds after the first counted attempt in which the count accumulates.
+    public var window: Double
+    /// Seconds of the first block; each further admitted attempt doubles it.
+    public var baseBackoff: Double
+    /// Seconds a block lasts at most.
+    public var maximumBackoff: Double
+
+    /// How long the store keeps a record after `now`: the window, or the longest block, whichever is longer.
+    var retention: Double { max(window, maximumBackoff) }
 }
 
 /// Which of the keys asked about another user holds.

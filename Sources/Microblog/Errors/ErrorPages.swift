@@ -15,6 +15,8 @@ public actor ErrorPages {
     private let debug: Bool
     /// Client errors answered since the counts were last taken, by status code.
     private var clientErrors: [Int: Int] = [:]
+    /// Client mistakes answered without an error page of their own (an invalid remember-me cookie), by kind.
+    private var clientMistakes: [ClientMistake: Int] = [:]
     private let metrics: AppMetrics
 
     init(debug: Bool, metrics: AppMetrics) {
@@ -22,10 +24,19 @@ public actor ErrorPages {
         self.metrics = metrics
     }
 
-    /// The client errors answered since the last call, by status code; the counts start again from zero.
-    func takeClientErrorCounts() -> [Int: Int] {
-        defer { clientErrors = [:] }
-        return clientErrors
+    /// The client errors answered since the last call, by status code, and the client mistakes, by kind; the counts
+    /// start again from zero.
+    func takeClientErrorCounts() -> (statuses: [Int: Int], mistakes: [ClientMistake: Int]) {
+        defer {
+            clientErrors = [:]
+            clientMistakes = [:]
+        }
+        return (clientErrors, clientMistakes)
+    }
+
+    /// Counts a client mistake for the summary line, instead of a log line of its own.
+    func count(_ mistake: ClientMistake) {
+        clientMistakes[mistake, default: 0] += 1
     }
 
     /// The response for `error`, thrown while answering `request`.

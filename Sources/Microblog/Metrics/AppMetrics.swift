@@ -22,6 +22,10 @@ public struct AppMetrics: Sendable {
     private let unavailable: [String: Counter]
     let sessionsCreated: Counter
     let loginThrottled: Counter
+    /// Password work refused at once because its kind's budget was full, by kind (`login`, `registration`).
+    let passwordWorkShed: [PasswordWork.Kind: Counter]
+    /// Client mistakes answered without a page of their own (an invalid remember-me cookie), by kind.
+    let clientMistakes: Counter
     private let factory: any MetricsFactory
 
     public init(factory: any MetricsFactory) {
@@ -44,6 +48,12 @@ public struct AppMetrics: Sendable {
         })
         sessionsCreated = Counter(label: "microblog_sessions_created_total", factory: factory)
         loginThrottled = Counter(label: "microblog_login_throttled_total", factory: factory)
+        passwordWorkShed = Dictionary(uniqueKeysWithValues: PasswordWork.Kind.allCases.map { kind in
+            (kind, Counter(label: "microblog_password_work_shed_total", dimensions: [("kind", kind.rawValue)], factory: factory))
+        })
+        clientMistakes = Counter(
+            label: "microblog_client_mistakes_total", dimensions: [("kind", "invalid_remember_cookie")], factory: factory
+        )
         self.factory = factory
     }
 

@@ -11,6 +11,7 @@ struct CurrentUserMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let database: any Store
     let rememberMe: RememberMe
+    let pages: ErrorPages
     let metrics: AppMetrics
     let lastSeenInterval: TimeInterval = 60
 
@@ -29,7 +30,10 @@ struct CurrentUserMiddleware: RouterMiddleware {
                 context.sessions.createSession(SessionState(userID: userID))
                 metrics.sessionsCreated.increment()
             } else {
-                context.logger.warning("Ignoring an invalid remember-me cookie")
+                // A client's mistake: counted in the error pages' summary line, so a scan cannot flush the log.
+                context.logger.debug("Ignoring an invalid remember-me cookie")
+                await pages.count(.invalidRememberCookie)
+                metrics.clientMistakes.increment()
                 expireRememberCookie = true
             }
         }

@@ -108,17 +108,13 @@ final class CountingStore: Store {
         try await base.deleteSession(key: key)
     }
 
-    func loginFailures(subjects: [String]) async throws(StoreError) -> [String: LoginFailures] {
+    func admitLoginAttempt(_ limits: [LoginLimit], now: Date) async throws(StoreError) -> Date? {
         count()
-        return try await base.loginFailures(subjects: subjects)
+        return try await base.admitLoginAttempt(limits, now: now)
     }
 
-    func updateLoginFailures(
-        subjects: [String],
-        now: Date,
-        _ update: @escaping @Sendable (_ subject: String, LoginFailures?) -> (LoginFailures, forgetAt: Date)?
-    ) async throws(StoreError) {
+    func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError) {
         count()
-        try await base.updateLoginFailures(subjects: subjects, now: now, update)
+        try await base.settleLoginAttempt(clearing: clearing, releasing: releasing)
     }
 }

@@ -41,11 +41,19 @@ struct TestEnvironment: Sendable {
             postsPerPage: 3,
             // Generous: on two loaded cores (ThreadSanitizer, the suite in parallel) a healthy store's answer can
             // take more than the production second. The outage tests rely on the store's own timeouts.
-            healthCheckTimeout: .seconds(30)
+            healthCheckTimeout: .seconds(30),
+            // Every test's visitors come from 127.0.0.1, many of them at once: the per-client budgets are the
+            // throttle tests' own business (LoginThrottleTests sets them).
+            loginThrottle: LoginThrottle.Policy(allowedClientFailures: Self.generousClientBudget, allowedRegistrations: Self.generousClientBudget),
+            // Races send 64 registrations at once: shedding is the password work tests' business.
+            passwordWork: PasswordWork.Budget(logins: Self.generousClientBudget, registrations: Self.generousClientBudget)
         )
         logs = InMemoryLogHandler()
         Artifacts.secret(configuration.secretKey, kind: "SECRET_KEY")
     }
+
+    /// The per-client login and registration budgets of a test's server.
+    static let generousClientBudget = 1_000_000
 
     var logger: Logger {
         let handler = logs
@@ -102,6 +110,10 @@ struct TestEnvironment: Sendable {
             "SECRET_KEY": configuration.secretKey,
             "BCRYPT_COST": "4",
             "LOG_DIR": directory.appendingPathComponent("logs").path,
+            "LOGIN_ATTEMPTS_PER_CLIENT": String(Self.generousClientBudget),
+            "REGISTRATIONS_PER_HOUR": String(Self.generousClientBudget),
+            "PASSWORD_WORK_LOGINS": String(Self.generousClientBudget),
+            "PASSWORD_WORK_REGISTRATIONS": String(Self.generousClientBudget),
         ]
         if let postgres = configuration.postgres {
             environment["DATABASE_POOL_SIZE"] = String(postgres.maxConnections)
