@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Model-checks the username registry's protocol (Tests/Model/registry.pml, described in Tests/Model/README.md)
-# with spin: installs Debian's spin and gcc if missing, generates and compiles the verifier for each run in a
+# Model-checks the username registry's protocol (Tests/Model/registry.pml) and the login throttle's admission
+# (Tests/Model/throttle.pml), both described in Tests/Model/README.md, with spin: installs Debian's spin and gcc if missing, generates and compiles the verifier for each run in a
 # temporary folder, and searches every interleaving of the model.
 # - The model (SQLite, PostgreSQL, and the check moved outside the transaction with the constraint mapped) must
 #   pass, and the search must be complete: a full state space (no bitstate, no hash compaction), the depth
@@ -40,8 +40,8 @@ verify() { # name, extra cc flags, spin switches...
   shift 2
   dir="$work/$name"
   mkdir -p "$dir"
-  cp "$model" "$dir/registry.pml"
-  if ! (cd "$dir" && spin "$@" -a registry.pml >spin.out 2>&1); then
+  cp "$model" "$dir/model.pml"
+  if ! (cd "$dir" && spin "$@" -a model.pml >spin.out 2>&1); then
     cat "$dir/spin.out"
     return 1
   fi
@@ -63,9 +63,9 @@ figures() { echo "$states states stored, $matched matched, depth $depth, ${secon
 # Replays the counterexample pan wrote in $dir and prints it as plain steps (the model's printf lines) and the
 # property it breaks.
 print_trail() { # spin switches...
-  (cd "$dir" && spin "$@" -t registry.pml >trail.out 2>&1) || true
+  (cd "$dir" && spin "$@" -t model.pml >trail.out 2>&1) || true
   sed -n 's/^ *MSC: //p' "$dir/trail.out" | awk '{ printf "   %3d. %s\n", NR, $0 }'
-  sed -n 's/^spin: \(registry.pml:[0-9]*, Error: .*\)/        \1/p; s/^spin: \(text of failed assertion: .*\)/        \1/p' \
+  sed -n 's/^spin: \(model.pml:[0-9]*, Error: .*\)/        \1/p; s/^spin: \(text of failed assertion: .*\)/        \1/p' \
     "$dir/trail.out" | awk 'length($0) <= 300'
 }
 
@@ -126,7 +126,7 @@ check_mutant() { # name, what it is, expected text of the replayed violation, sp
     return
   fi
   print_trail "$@" >"$dir/steps.out"
-  if ! grep -qF -- "$expected" "$dir/trail.out"; then
+  if ! grep -qF -- "$expected" "$dir/trail.out" "$dir/pan.out"; then
     grep -E 'Error|failed assertion' "$dir/trail.out" | cut -c1-200 | sed 's/^/   /'
     fail "mutant $name: fails, but not with: $expected"
     return
@@ -182,6 +182,19 @@ check_mutant postgres-unmapped "PostgreSQL with the constraint not mapped: a 500
 check_mutant reserve-own-name "a rename reserves the key its user holds: the user is told \"taken\"" \
   "failed assertion: assert(((result!=TAKEN)||(rowKey[row]!=key)))" -DOWN_NAME -DMUTANT_RESERVE_OWN_NAME
 replayed_by keepOwnNameDuringRegistration
+
+model=Tests/Model/throttle.pml
+echo "== model check: $model"
+check_model throttle-postgres "the throttle on PostgreSQL: row locks taken in one order, a savepoint per attempt"
+check_model throttle-sqlite "the throttle on SQLite: the transaction under the write lock" -DSQLITE
+check_mutant throttle-check-then-record "the old throttle: read the counts, check the password, then record" \
+  "failed assertion: assert((checked<=2))" -DMUTANT_CHECK_THEN_RECORD
+echo "     replayed deterministically by LoginThrottleTests.checkThenRecordRaceHappens; the admission under the same"
+echo "     schedule by LoginThrottleTests.admissionRace and sharedBetweenInstances"
+check_mutant throttle-no-rollback "a refused attempt keeps the count its first subject took" \
+  "failed assertion: assert(((count[0]==checked)&&(count[1]==checked)))" -DMUTANT_NO_ROLLBACK
+check_mutant throttle-unsorted "PostgreSQL, the subjects' rows locked in either order: a deadlock" \
+  "invalid end state" -DMUTANT_UNSORTED
 
 if [ ${#failures[@]} -eq 0 ] && [ "$model_ok" -eq "$model_runs" ] && [ "$caught" -eq "$mutants" ]; then
   echo "== model check: model ok in $model_runs configurations, $caught of $mutants mutants caught"
