@@ -26,6 +26,11 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var rememberDuration: Duration
     /// How long a session lives without "Remember Me" (12 hours).
     public var sessionDuration: Duration
+    /// Sessions one user keeps at most, the oldest going first (`SESSIONS_PER_USER`, 20).
+    public var sessionsPerUser: Int
+    /// How long a remember-me validator still signs in once it has been replaced (60 seconds): the same browser's
+    /// requests already on their way. Past it, its use revokes the user's sessions.
+    public var rememberRotationGrace: Duration
     /// Mark cookies `Secure` (`SESSION_COOKIE_SECURE`): set it when the site is served over HTTPS.
     public var secureCookies: Bool
     /// Posts per page on the home and profile pages (`POSTS_PER_PAGE`, 20).
@@ -66,6 +71,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         bcryptCost: UInt8 = 12,
         rememberDuration: Duration = .seconds(14 * 24 * 3600),
         sessionDuration: Duration = .seconds(12 * 3600),
+        sessionsPerUser: Int = 20,
+        rememberRotationGrace: Duration = .seconds(60),
         secureCookies: Bool = false,
         postsPerPage: Int = 20,
         busyTimeout: Duration = .seconds(5),
@@ -95,6 +102,8 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         self.bcryptCost = bcryptCost
         self.rememberDuration = rememberDuration
         self.sessionDuration = sessionDuration
+        self.sessionsPerUser = sessionsPerUser
+        self.rememberRotationGrace = rememberRotationGrace
         self.secureCookies = secureCookies
         self.postsPerPage = postsPerPage
         self.busyTimeout = busyTimeout
@@ -216,6 +225,7 @@ extension AppConfiguration {
             port: try int("PORT", 8080, 0...65535),
             bcryptCost: UInt8(try int("BCRYPT_COST", 12, 4...31)),
             rememberDuration: .seconds(try int("REMEMBER_COOKIE_DAYS", 14, 1...365) * 24 * 3600),
+            sessionsPerUser: try int("SESSIONS_PER_USER", 20, 1...10_000),
             secureCookies: bool("SESSION_COOKIE_SECURE"),
             postsPerPage: try int("POSTS_PER_PAGE", 20, 1...100),
             busyTimeout: busyTimeout,

@@ -126,7 +126,7 @@ func buildRouter(
     )
     let sessionCookieName = "session"
     let sessionStorage = SessionStorage<SessionState>(
-        DatabasePersistDriver(database: database),
+        DatabasePersistDriver(database: database, sessionsPerUser: configuration.sessionsPerUser),
         configuration: .init(
             sessionCookieParameters: .init(name: sessionCookieName, secure: configuration.secureCookies, sameSite: .lax),
             keyPrefix: ""
@@ -136,7 +136,8 @@ func buildRouter(
         database: database,
         secretKey: configuration.secretKey,
         duration: configuration.rememberDuration,
-        secureCookies: configuration.secureCookies
+        secureCookies: configuration.secureCookies,
+        rotationGrace: configuration.rememberRotationGrace
     )
 
     let signedOutCSRF = SignedOutCSRF(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies)

@@ -6,18 +6,38 @@ import Logging
 /// "Remember Me": a revocable token in its own cookie, `<selector>.<validator>`. The database keeps the selector
 /// and an HMAC (keyed with SECRET_KEY) of the validator, so neither a stolen database nor a guessed selector
 /// logs anyone in. Logout deletes the token.
+///
+/// A token is rotated each time it signs a browser in (a new validator, the old one kept for a short grace so that
+/// the same browser's requests already on their way still count). An old validator presented after the grace means
+/// the token was copied: every session and token of the user is revoked, so a stolen cookie cannot keep minting
+/// sessions behind the owner's back.
 struct RememberMe: Sendable {
     static let cookieName = "remember_token"
     let database: any Store
     let key: SymmetricKey
     let duration: Duration
     let secureCookies: Bool
+    /// How long a replaced validator still signs in (the same browser's concurrent requests).
+    let rotationGrace: Duration
 
-    init(database: any Store, secretKey: String, duration: Duration, secureCookies: Bool) {
+    init(database: any Store, secretKey: String, duration: Duration, secureCookies: Bool, rotationGrace: Duration = .seconds(60)) {
         self.database = database
         self.key = SymmetricKey(data: Data(secretKey.utf8))
         self.duration = duration
         self.secureCookies = secureCookies
+        self.rotationGrace = rotationGrace
+    }
+
+    /// What a remember cookie did.
+    enum Outcome {
+        /// It signs `userID` in; `rotated` is the cookie with the token's new validator (nil when another request has
+        /// just rotated it).
+        case signedIn(userID: Int64, rotated: Cookie?)
+        /// Absent, malformed, unknown, expired or forged: it signs nobody in.
+        case invalid
+        /// A validator replaced longer ago than the grace: the token was copied. The user's sessions and tokens are
+        /// revoked.
+        case reused(userID: Int64)
     }
 
     /// Issues a token for `userID` and returns the cookie that carries it.
@@ -33,15 +53,28 @@ struct RememberMe: Sendable {
         return cookie(value: "\(selector).\(validator)", maxAge: Int(duration.components.seconds))
     }
 
-    /// The user a remember cookie stands for, or nil when it is absent, malformed, unknown, expired or forged.
-    func userID(for cookieValue: String, now: Date = Date()) async throws(StoreError) -> Int64? {
+    /// Uses a remember cookie: signs its user in (rotating the token), or says why it does not.
+    func use(_ cookieValue: String, now: Date = Date()) async throws(StoreError) -> Outcome {
         let parts = cookieValue.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].utf8.count <= 64, parts[1].utf8.count <= 128 else { return nil }
-        guard let stored = try await database.rememberToken(selector: String(parts[0]), now: now) else { return nil }
-        // One MAC, compared in constant time by swift-crypto.
-        guard HMAC<SHA256>.isValidAuthenticationCode(stored.validatorHash, authenticating: Data(parts[1].utf8), using: key)
-        else { return nil }
-        return stored.userID
+        guard parts.count == 2, parts[0].utf8.count <= 64, parts[1].utf8.count <= 128 else { return .invalid }
+        let selector = String(parts[0])
+        guard let stored = try await database.rememberToken(selector: selector, now: now) else { return .invalid }
+        // MACs compared in constant time by swift-crypto.
+        let validator = Data(parts[1].utf8)
+        if HMAC<SHA256>.isValidAuthenticationCode(stored.validatorHash, authenticating: validator, using: key) {
+            let next = RandomToken.make()
+            let rotated = try await database.rotateRememberToken(selector: selector, from: stored.validatorHash, to: mac(next), at: now)
+            let cookie = rotated ? cookie(value: "\(selector).\(next)", maxAge: Int(duration.components.seconds)) : nil
+            return .signedIn(userID: stored.userID, rotated: cookie)
+        }
+        guard let previous = stored.previousHash,
+              HMAC<SHA256>.isValidAuthenticationCode(previous, authenticating: validator, using: key)
+        else { return .invalid }
+        if let rotatedAt = stored.rotatedAt, now.timeIntervalSince(rotatedAt) <= rotationGrace.seconds {
+            return .signedIn(userID: stored.userID, rotated: nil)
+        }
+        try await database.revokeUser(stored.userID)
+        return .reused(userID: stored.userID)
     }
 
     /// Revokes the token a cookie carries.

@@ -3,20 +3,24 @@ import Hummingbird
 
 /// hummingbird-auth's session storage, kept in the store's `session` table so sessions (and the CSRF tokens in
 /// them) survive restarts, are shared by every server instance on one database, and a deleted session (logout)
-/// stops working everywhere at once. Loading a session reads the user it names in the same statement and leaves
-/// that user in the request's ``SessionLoad`` for ``StoreSessionMiddleware``.
+/// stops working everywhere at once. Each row names its user, who keeps at most `sessionsPerUser` sessions (the
+/// oldest goes first). Loading a session reads the user it names in the same statement and leaves that user in the
+/// request's ``SessionLoad`` for ``StoreSessionMiddleware``.
 public struct DatabasePersistDriver: PersistDriver {
     let database: any Store
+    /// Sessions one user keeps at most; the oldest goes first.
+    let sessionsPerUser: Int
 
-    public init(database: any Store) {
+    public init(database: any Store, sessionsPerUser: Int) {
         self.database = database
+        self.sessionsPerUser = sessionsPerUser
     }
 
     public func create<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?) async throws {
         let data = try JSONEncoder().encode(value)
         let expiresAt = expires.map { Date.now.addingTimeInterval($0.seconds) }
         do {
-            try await database.insertSession(key: key, value: data, expiresAt: expiresAt)
+            try await database.insertSession(key: key, value: data, userID: (value as? SessionState)?.userID, expiresAt: expiresAt)
         } catch {
             if case .conflict = error { throw PersistError.duplicate }
             throw error
@@ -26,7 +30,14 @@ public struct DatabasePersistDriver: PersistDriver {
     public func set<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?) async throws {
         let data = try JSONEncoder().encode(value)
         let now = Date.now
-        try await database.saveSession(key: key, value: data, expiresAt: expires.map { now.addingTimeInterval($0.seconds) }, now: now)
+        try await database.saveSession(
+            key: key,
+            value: data,
+            userID: (value as? SessionState)?.userID,
+            expiresAt: expires.map { now.addingTimeInterval($0.seconds) },
+            now: now,
+            sessionsPerUser: sessionsPerUser
+        )
     }
 
     public func get<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> Object? {

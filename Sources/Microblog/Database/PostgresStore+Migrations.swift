@@ -68,6 +68,19 @@ extension PostgresStore {
                 "CREATE INDEX login_failure_on_forget_at ON login_failure (forget_at)",
             ]
         ),
+        (
+            name: "v3: remember-me rotation, sessions by user",
+            statements: [
+                "ALTER TABLE remember_token ADD COLUMN previous_hash BYTEA, ADD COLUMN rotated_at TIMESTAMPTZ",
+                #"ALTER TABLE session ADD COLUMN user_id BIGINT REFERENCES "user" (id) ON DELETE CASCADE"#,
+                // Sessions stored before: their user, where the value names one that exists.
+                #"""
+                UPDATE session SET user_id = u.id FROM "user" AS u
+                WHERE u.id = substring(encode(session.value, 'escape') FROM \#(PostgresStore.sessionUserIDPattern))::bigint
+                """#,
+                "CREATE INDEX session_on_user_id ON session (user_id, expires_at)",
+            ]
+        ),
     ]
 
     /// Opens one connection of its own (not the pool's), with the pool's session settings but no lock timeout:

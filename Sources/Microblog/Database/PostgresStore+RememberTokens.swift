@@ -15,16 +15,47 @@ extension PostgresStore {
         }
     }
 
-    public func rememberToken(selector: String, now: Date) async throws(StoreError) -> (validatorHash: Data, userID: Int64)? {
+    public func rememberToken(selector: String, now: Date) async throws(StoreError) -> RememberToken? {
         let logger = logger
         return try await withConnection { connection in
             let rows = try await connection.query(
-                "SELECT validator_hash, user_id FROM remember_token WHERE selector = \(selector) AND expires_at > \(now)",
+                """
+                SELECT validator_hash, previous_hash, rotated_at, user_id FROM remember_token
+                WHERE selector = \(selector) AND expires_at > \(now)
+                """,
                 logger: logger
             ).collect()
             guard let row = rows.first else { return nil }
-            let (hash, userID) = try row.decode((Data, Int64).self)
-            return (hash, userID)
+            let (hash, previous, rotatedAt, userID) = try row.decode((Data, Data?, Date?, Int64).self)
+            return RememberToken(
+                validatorHash: hash,
+                previousHash: previous,
+                rotatedAt: try rotatedAt.map { date throws(StoreError) in try StoredValue.date(date, column: "rotated_at") },
+                userID: userID
+            )
+        }
+    }
+
+    public func rotateRememberToken(selector: String, from current: Data, to next: Data, at now: Date) async throws(StoreError) -> Bool {
+        let logger = logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE remember_token SET previous_hash = validator_hash, validator_hash = \(next), rotated_at = \(now)
+                WHERE selector = \(selector) AND validator_hash = \(current)
+                RETURNING id
+                """,
+                logger: logger
+            ).collect()
+            return rows.count == 1
+        }
+    }
+
+    public func revokeUser(_ userID: Int64) async throws(StoreError) {
+        let logger = logger
+        try await withTransaction { connection in
+            _ = try await connection.query("DELETE FROM remember_token WHERE user_id = \(userID)", logger: logger)
+            _ = try await connection.query("DELETE FROM session WHERE user_id = \(userID)", logger: logger)
         }
     }
 

@@ -6,34 +6,49 @@ extension PostgresStore {
     /// digits, so the cast to `bigint` cannot overflow).
     static let sessionUserIDPattern = #""\#(SessionState.userIDMember)"\s*:\s*(-?[0-9]{1,18})(?![0-9])"#
 
-    public func insertSession(key: String, value: Data, expiresAt: Date?) async throws(StoreError) {
+    public func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
         let logger = logger
         try await withConnection { connection in
             _ = try await connection.query(
-                "INSERT INTO session (key, value, expires_at) VALUES (\(key), \(value), \(expiresAt))",
+                "INSERT INTO session (key, value, user_id, expires_at) VALUES (\(key), \(value), \(userID), \(expiresAt))",
                 logger: logger
             )
         }
     }
 
-    public func saveSession(key: String, value: Data, expiresAt: Date?, now: Date) async throws(StoreError) {
+    public func saveSession(
+        key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int
+    ) async throws(StoreError) {
         let logger = logger
         try await withTransaction { connection in
             if let expiresAt {
                 try await connection.query(
                     """
-                    INSERT INTO session (key, value, expires_at) VALUES (\(key), \(value), \(expiresAt))
-                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+                    INSERT INTO session (key, value, user_id, expires_at) VALUES (\(key), \(value), \(userID), \(expiresAt))
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, user_id = excluded.user_id,
+                        expires_at = excluded.expires_at
                     """,
                     logger: logger
                 )
                 // New sessions are the moment to sweep expired ones; the index on expires_at keeps it cheap.
                 try await connection.query("DELETE FROM session WHERE expires_at < \(now)", logger: logger)
+                if let userID {
+                    // The user's oldest sessions past the bound go (the index on user_id, expires_at finds them).
+                    let bound = Int64(sessionsPerUser)
+                    try await connection.query(
+                        """
+                        DELETE FROM session WHERE user_id = \(userID) AND key NOT IN (
+                            SELECT key FROM session WHERE user_id = \(userID) ORDER BY expires_at DESC NULLS LAST LIMIT \(bound)
+                        )
+                        """,
+                        logger: logger
+                    )
+                }
             } else {
                 try await connection.query(
                     """
-                    INSERT INTO session (key, value, expires_at) VALUES (\(key), \(value), NULL)
-                    ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                    INSERT INTO session (key, value, user_id, expires_at) VALUES (\(key), \(value), \(userID), NULL)
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, user_id = excluded.user_id
                     """,
                     logger: logger
                 )

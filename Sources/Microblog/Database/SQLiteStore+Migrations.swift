@@ -48,6 +48,22 @@ extension SQLiteStore {
                 t.column("forget_at", .double).notNull().indexed()
             }
         }
+        migrator.registerMigration("v3: remember-me rotation, sessions by user") { db in
+            try db.alter(table: "remember_token") { t in
+                t.add(column: "previous_hash", .blob)
+                t.add(column: "rotated_at", .double)
+            }
+            try db.alter(table: "session") { t in
+                t.add(column: "user_id", .integer).references("user", onDelete: .cascade)
+            }
+            // Sessions stored before: their user, where the value names one that exists.
+            try db.execute(sql: """
+                UPDATE session SET user_id = json_extract(CAST(value AS TEXT), '$.\(SessionState.userIDMember)')
+                WHERE json_valid(CAST(value AS TEXT))
+                  AND json_extract(CAST(value AS TEXT), '$.\(SessionState.userIDMember)') IN (SELECT id FROM user)
+                """)
+            try db.create(index: "session_on_user_id", on: "session", columns: ["user_id", "expires_at"])
+        }
         return migrator
     }
 }

@@ -12,15 +12,42 @@ extension SQLiteStore {
         }
     }
 
-    /// The unexpired token with this selector: its validator hash and user id.
-    public func rememberToken(selector: String, now: Date) async throws(StoreError) -> (validatorHash: Data, userID: Int64)? {
+    public func rememberToken(selector: String, now: Date) async throws(StoreError) -> RememberToken? {
         try await read { db in
             try SQLiteRowReader.first(
-                db.cachedStatement(sql: "SELECT validator_hash, user_id FROM remember_token WHERE selector = ? AND expires_at > ?"),
+                db.cachedStatement(sql: """
+                    SELECT validator_hash, previous_hash, rotated_at, user_id FROM remember_token
+                    WHERE selector = ? AND expires_at > ?
+                    """),
                 arguments: [selector, now.timeIntervalSince1970]
             ) { row throws(StoreError) in
-                (try row.blob("validator_hash"), try row.int64("user_id"))
+                RememberToken(
+                    validatorHash: try row.blob("validator_hash"),
+                    previousHash: try row.isNull("previous_hash") ? nil : row.blob("previous_hash"),
+                    rotatedAt: try row.optionalEpochDate("rotated_at"),
+                    userID: try row.int64("user_id")
+                )
             }
+        }
+    }
+
+    public func rotateRememberToken(selector: String, from current: Data, to next: Data, at now: Date) async throws(StoreError) -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE remember_token SET previous_hash = validator_hash, validator_hash = ?, rotated_at = ?
+                    WHERE selector = ? AND validator_hash = ?
+                    """,
+                arguments: [next, now.timeIntervalSince1970, selector, current]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    public func revokeUser(_ userID: Int64) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM remember_token WHERE user_id = ?", arguments: [userID])
+            try db.execute(sql: "DELETE FROM session WHERE user_id = ?", arguments: [userID])
         }
     }
 

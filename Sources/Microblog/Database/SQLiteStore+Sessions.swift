@@ -2,34 +2,48 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func insertSession(key: String, value: Data, expiresAt: Date?) async throws(StoreError) {
+    public func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
         try await write { db in
             try db.execute(
-                sql: "INSERT INTO session (key, value, expires_at) VALUES (?, ?, ?)",
-                arguments: [key, value, expiresAt?.timeIntervalSince1970]
+                sql: "INSERT INTO session (key, value, user_id, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [key, value, userID, expiresAt?.timeIntervalSince1970]
             )
         }
     }
 
-    public func saveSession(key: String, value: Data, expiresAt: Date?, now: Date) async throws(StoreError) {
+    public func saveSession(
+        key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int
+    ) async throws(StoreError) {
         try await write { db in
             if let expiresAt {
                 try db.execute(
                     sql: """
-                        INSERT INTO session (key, value, expires_at) VALUES (?, ?, ?)
-                        ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+                        INSERT INTO session (key, value, user_id, expires_at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(key) DO UPDATE SET value = excluded.value, user_id = excluded.user_id,
+                            expires_at = excluded.expires_at
                         """,
-                    arguments: [key, value, expiresAt.timeIntervalSince1970]
+                    arguments: [key, value, userID, expiresAt.timeIntervalSince1970]
                 )
                 // New sessions are the moment to sweep expired ones; the index on expires_at keeps it cheap.
                 try db.execute(sql: "DELETE FROM session WHERE expires_at < ?", arguments: [now.timeIntervalSince1970])
+                if let userID {
+                    // The user's oldest sessions past the bound go (the index on user_id, expires_at finds them).
+                    try db.execute(
+                        sql: """
+                            DELETE FROM session WHERE user_id = ?1 AND key NOT IN (
+                                SELECT key FROM session WHERE user_id = ?1 ORDER BY expires_at DESC LIMIT ?2
+                            )
+                            """,
+                        arguments: [userID, sessionsPerUser]
+                    )
+                }
             } else {
                 try db.execute(
                     sql: """
-                        INSERT INTO session (key, value, expires_at) VALUES (?, ?, NULL)
-                        ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                        INSERT INTO session (key, value, user_id, expires_at) VALUES (?, ?, ?, NULL)
+                        ON CONFLICT(key) DO UPDATE SET value = excluded.value, user_id = excluded.user_id
                         """,
-                    arguments: [key, value]
+                    arguments: [key, value, userID]
                 )
             }
         }

@@ -54,21 +54,30 @@ public protocol Store: Sendable {
     /// Stores a remember-me token: the selector finds it, only the hash of the validator is kept.
     func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError)
 
-    /// The unexpired token with this selector: its validator hash and user id.
-    func rememberToken(selector: String, now: Date) async throws(StoreError) -> (validatorHash: Data, userID: Int64)?
+    /// The unexpired token with this selector.
+    func rememberToken(selector: String, now: Date) async throws(StoreError) -> RememberToken?
+
+    /// Rotates a token: its validator hash becomes `next`, and `current` is kept as the previous one with the time,
+    /// only while `current` is still its hash (of two requests that rotate one token at once, one does).
+    /// - Returns: whether this call rotated it.
+    func rotateRememberToken(selector: String, from current: Data, to next: Data, at now: Date) async throws(StoreError) -> Bool
 
     /// Revokes a remember-me token.
     func deleteRememberToken(selector: String) async throws(StoreError)
 
+    /// Signs a user out everywhere: deletes all their remember-me tokens and sessions, in one transaction.
+    func revokeUser(_ userID: Int64) async throws(StoreError)
+
     // MARK: Sessions (and so the CSRF tokens kept in them)
 
-    /// Stores a new session.
+    /// Stores a new session of `userID` (nil: of nobody).
     /// - Throws: `.conflict(.other)` when a session with this key exists.
-    func insertSession(key: String, value: Data, expiresAt: Date?) async throws(StoreError)
+    func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError)
 
-    /// Stores a session, replacing one with the same key. With `expiresAt` nil an existing session keeps its
-    /// expiry; with an expiry, sessions that expired before `now` are swept in the same transaction.
-    func saveSession(key: String, value: Data, expiresAt: Date?, now: Date) async throws(StoreError)
+    /// Stores a session of `userID`, replacing one with the same key. With `expiresAt` nil an existing session keeps
+    /// its expiry; with an expiry, sessions that expired before `now` are swept, and the user keeps at most
+    /// `sessionsPerUser` sessions, the newest (by expiry), in the same transaction.
+    func saveSession(key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int) async throws(StoreError)
 
     /// The stored session with this key, expired or not: its value and expiry, with the user its value names
     /// (``SessionState/userIDMember``) read in the same statement. `user` is nil when that user no longer exists or
@@ -122,6 +131,16 @@ public struct LoginLimit: Sendable, Equatable {
 
     /// How long the store keeps a record after `now`: the window, or the longest block, whichever is longer.
     var retention: Double { max(window, maximumBackoff) }
+}
+
+/// A stored remember-me token, found by its selector.
+public struct RememberToken: Sendable, Equatable {
+    /// The HMAC of the validator the browser holds now.
+    public var validatorHash: Data
+    /// The HMAC of the validator it held before the last rotation, and when that rotation was.
+    public var previousHash: Data?
+    public var rotatedAt: Date?
+    public var userID: Int64
 }
 
 /// Which of the keys asked about another user holds.

@@ -5,7 +5,7 @@ import Logging
 import HummingbirdAuth
 
 /// Finds the logged-in user (the session's, read with the session, or a remember-me cookie's, which starts a new
-/// session), and records `last_seen` at most once a minute per user so that reading pages does not make every GET
+/// session and rotates the token), and records `last_seen` at most once a minute per user so that reading pages does not make every GET
 /// a write.
 struct CurrentUserMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
@@ -18,6 +18,7 @@ struct CurrentUserMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         var expireRememberCookie = false
+        var rotatedRememberCookie: Cookie?
         if let userID = context.sessions.session?.userID {
             // Read with the session in the same storage call; a session whose user was deleted is cleared.
             context.currentUser = context.sessionUser?.id == userID ? context.sessionUser : nil
@@ -25,10 +26,18 @@ struct CurrentUserMiddleware: RouterMiddleware {
                 context.sessions.clearSession()
             }
         } else if let token = request.cookies[RememberMe.cookieName]?.value, !token.isEmpty {
-            if let userID = try await rememberMe.userID(for: token), let user = try await database.user(id: userID) {
+            let outcome = try await rememberMe.use(token)
+            if case .signedIn(let userID, let rotated) = outcome, let user = try await database.user(id: userID) {
                 context.currentUser = user
                 context.sessions.createSession(SessionState(userID: userID))
                 metrics.sessionsCreated.increment()
+                rotatedRememberCookie = rotated
+            } else if case .reused(let userID) = outcome {
+                context.logger.warning(
+                    "A replaced remember-me token was used again: every session and remember-me token of the user is revoked",
+                    metadata: ["user_id": "\(userID)"]
+                )
+                expireRememberCookie = true
             } else {
                 // A client's mistake: counted in the error pages' summary line, so a scan cannot flush the log.
                 context.logger.debug("Ignoring an invalid remember-me cookie")
@@ -52,6 +61,8 @@ struct CurrentUserMiddleware: RouterMiddleware {
         var response = try await next(request, context)
         if expireRememberCookie {
             response.setCookie(rememberMe.expiredCookie)
+        } else if let rotatedRememberCookie {
+            response.setCookie(rotatedRememberCookie)
         }
         return response
     }

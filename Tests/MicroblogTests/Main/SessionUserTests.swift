@@ -15,6 +15,11 @@ struct SessionUserTests {
                 try await browser.signUp("alice")
                 #expect(try await browser.get("/index").contains("Hi, alice!"))
                 let alice = try #require(try await store.user(usernameKey: IdentityKey("alice")))
+                // A session row that does not name its user (as rows stored before sessions did): the user's deletion
+                // leaves it behind, and the session middleware must clear it.
+                try await StoreBackdoor.execute(
+                    store, sqlite: "UPDATE session SET user_id = NULL", postgres: "UPDATE session SET user_id = NULL"
+                )
                 try await StoreBackdoor.execute(
                     store,
                     sqlite: "DELETE FROM user WHERE id = ?",
@@ -26,6 +31,17 @@ struct SessionUserTests {
                 #expect(page.location == "/login?next=/index")
                 #expect(page.headers[values: .setCookie].contains { $0.hasPrefix("session=") }, "the session cookie is replaced")
                 #expect(try await StoreBackdoor.rowCounts(store)["session"] == 0)
+
+                // A session row that names its user goes with the user, in the database.
+                let bob = Browser(client)
+                try await bob.signUp("bob")
+                let bobID = try #require(try await store.user(usernameKey: IdentityKey("bob"))?.id)
+                #expect(try await StoreBackdoor.rowCounts(store)["session"] == 1)
+                try await StoreBackdoor.execute(
+                    store, sqlite: "DELETE FROM user WHERE id = ?", arguments: [bobID], postgres: #"DELETE FROM "user" WHERE id = \#(bobID)"#
+                )
+                #expect(try await StoreBackdoor.rowCounts(store)["session"] == 0)
+                #expect(try await bob.get("/index").location == "/login?next=/index")
             }
         }
     }

@@ -78,9 +78,19 @@ final class CountingStore: Store {
         try await base.insertRememberToken(selector: selector, validatorHash: validatorHash, userID: userID, expiresAt: expiresAt)
     }
 
-    func rememberToken(selector: String, now: Date) async throws(StoreError) -> (validatorHash: Data, userID: Int64)? {
+    func rememberToken(selector: String, now: Date) async throws(StoreError) -> RememberToken? {
         count()
         return try await base.rememberToken(selector: selector, now: now)
+    }
+
+    func rotateRememberToken(selector: String, from current: Data, to next: Data, at now: Date) async throws(StoreError) -> Bool {
+        count()
+        return try await base.rotateRememberToken(selector: selector, from: current, to: next, at: now)
+    }
+
+    func revokeUser(_ userID: Int64) async throws(StoreError) {
+        count()
+        try await base.revokeUser(userID)
     }
 
     func deleteRememberToken(selector: String) async throws(StoreError) {
@@ -88,14 +98,14 @@ final class CountingStore: Store {
         try await base.deleteRememberToken(selector: selector)
     }
 
-    func insertSession(key: String, value: Data, expiresAt: Date?) async throws(StoreError) {
+    func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
         count()
-        try await base.insertSession(key: key, value: value, expiresAt: expiresAt)
+        try await base.insertSession(key: key, value: value, userID: userID, expiresAt: expiresAt)
     }
 
-    func saveSession(key: String, value: Data, expiresAt: Date?, now: Date) async throws(StoreError) {
+    func saveSession(key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int) async throws(StoreError) {
         count()
-        try await base.saveSession(key: key, value: value, expiresAt: expiresAt, now: now)
+        try await base.saveSession(key: key, value: value, userID: userID, expiresAt: expiresAt, now: now, sessionsPerUser: sessionsPerUser)
     }
 
     func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
