@@ -119,11 +119,12 @@ struct MetricsTests {
     func listeners() async throws {
         let env = try TestEnvironment()
         defer { env.removeFiles() }
-        let metricsPort = try await freePort()
         var environment = env.serverEnvironment
-        environment["METRICS_PORT"] = String(metricsPort)
+        environment["METRICS_PORT"] = "0"
         let server = try await ServerProcess.start(environment: environment, workingDirectory: env.directory)
         defer { server.stop() }
+        let metricsPort = try await server.port(announcedAs: "Metrics listening on")
+        #expect(metricsPort != server.port)
         try await LiveClient.with(port: server.port) { live async throws in
             let browser = Browser(live)
             #expect(try await browser.register("alice").status == .found)

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import InMemoryLogging
 import Prometheus
 import Testing
 @testable import Microblog
@@ -25,8 +26,8 @@ struct StressReconciliationTests {
     static func race(miscount: Bool) async throws -> (status: Int32, output: String) {
         var env = try TestEnvironment()
         defer { env.removeFiles() }
-        let metricsPort = try await freePort()
-        env.configuration.metricsPort = metricsPort
+        // Port 0: the kernel picks the metrics listener's port, which it announces in the log.
+        env.configuration.metricsPort = 0
         let registry = PrometheusCollectorRegistry()
         if miscount {
             let won = Counter(
@@ -40,7 +41,9 @@ struct StressReconciliationTests {
             configuration: env.configuration,
             dependencies: AppDependencies(logger: env.logger, registryHooks: env.registryHooks, prometheus: registry)
         )
+        let logs = env.logs
         return try await app.test(.live) { server in
+            let metricsPort = try await Self.announcedMetricsPort(in: logs)
             let process = ChildProcess()
             process.executableURL = ServerProcess.executableURL.deletingLastPathComponent().appendingPathComponent("microblog-stress")
             process.arguments = [
@@ -53,5 +56,20 @@ struct StressReconciliationTests {
             let status = try await run(process)
             return (status, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
         }
+    }
+
+    /// The port of the "Metrics listening on http://127.0.0.1:<port>" record, once the listener has written it.
+    static func announcedMetricsPort(in logs: InMemoryLogHandler) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            for entry in logs.entries {
+                let text = "\(entry.message)"
+                if let match = text.firstMatch(of: /Metrics listening on http:\/\/127\.0\.0\.1:(\d+)/), let port = Int(match.1) {
+                    return port
+                }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ServerProcessError.exited("the metrics listener announced no port within 60 s")
     }
 }

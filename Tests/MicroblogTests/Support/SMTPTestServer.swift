@@ -44,12 +44,10 @@ final class SMTPTestServer: Sendable {
     /// Starts aiosmtpd and waits until it accepts connections.
     ///
     /// - Parameters:
-    ///   - port: `0` for a free port, or a port to bind (the server-down-then-up test).
     ///   - tls: certificate and key PEM files: STARTTLS offered and required.
     ///   - auth: user and password required (after STARTTLS).
     ///   - directory: where the script and the received messages go.
     static func start(
-        port: Int = 0,
         tls: (certificate: String, key: String)? = nil,
         auth: (user: String, password: String)? = nil,
         in directory: TemporaryDirectory
@@ -59,7 +57,7 @@ final class SMTPTestServer: Sendable {
         let mailDirectory = directory.file("mail-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(atPath: mailDirectory, withIntermediateDirectories: true)
 
-        var arguments = [script, "--dir", mailDirectory, "--port", String(port)]
+        var arguments = [script, "--dir", mailDirectory, "--port", "0"]
         if let tls { arguments += ["--cert", tls.certificate, "--key", tls.key] }
         if let auth {
             arguments += ["--auth", "\(auth.user):\(auth.password)"]

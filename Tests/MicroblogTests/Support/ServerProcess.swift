@@ -16,15 +16,24 @@ final class ServerProcess: @unchecked Sendable {
     private let output = Pipe()
     private let transcript = NIOLockedValueBox(Transcript())
 
-    /// What the server has written so far (its last `Transcript.limit` characters), and who waits for the port.
+    /// What the server has written so far (its last `Transcript.limit` characters), and who waits for a port it
+    /// announces.
     private struct Transcript {
         static let limit = 64 * 1024
         var text = ""
-        var portWaiter: CheckedContinuation<Int, any Error>?
+        var finished = false
+        var waiters: [(label: String, continuation: CheckedContinuation<Int, any Error>)] = []
 
         mutating func append(_ chunk: String) {
             text += chunk
             if text.count > Self.limit { text = String(text.suffix(Self.limit)) }
+        }
+
+        /// The port of the first `<label> http://127.0.0.1:<port>` line written so far.
+        func port(announcedAs label: String) -> Int? {
+            guard let range = text.range(of: label + " http://127.0.0.1:") else { return nil }
+            guard let port = Int(text[range.upperBound...].prefix(while: \.isNumber)), port > 0 else { return nil }
+            return port
         }
     }
 
@@ -88,7 +97,8 @@ final class ServerProcess: @unchecked Sendable {
         server.process.standardOutput = server.output
         server.process.standardError = server.output
         try server.process.run()
-        server.port = try await server.readOutput()
+        server.readOutput()
+        server.port = try await server.port(announcedAs: "Microblog listening on")
         return server
     }
 
@@ -123,35 +133,50 @@ final class ServerProcess: @unchecked Sendable {
         transcript.withLockedValue { $0.text }
     }
 
-    /// Reads the server's output, on a thread of its own, until the end: returns at the "Microblog listening on
-    /// http://host:port" line (printed once the site's port is bound), and keeps draining (and keeping) the rest so the server never blocks on a full pipe.
-    private func readOutput() async throws -> Int {
+    /// The port of the server's `<label> http://127.0.0.1:<port>` line (e.g. "Metrics listening on"), once written.
+    /// - Throws: ``ServerProcessError/exited(_:)`` when the server ends without writing it.
+    func port(announcedAs label: String) async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let result: Result<Int, any Error>? = transcript.withLockedValue { state in
+                if let port = state.port(announcedAs: label) { return .success(port) }
+                if state.finished { return .failure(ServerProcessError.exited(state.text)) }
+                state.waiters.append((label, continuation))
+                return nil
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+
+    /// Reads the server's output, on a thread of its own, until the end, keeping it and answering the waiters of
+    /// ``port(announcedAs:)``; so the server never blocks on a full pipe.
+    private func readOutput() {
         let handle = output.fileHandleForReading
         let transcript = transcript
-        return try await withCheckedThrowingContinuation { continuation in
-            transcript.withLockedValue { $0.portWaiter = continuation }
-            Thread.detachNewThread {
-                while true {
-                    let data = handle.availableData
+        Thread.detachNewThread {
+            while true {
+                let data = handle.availableData
+                let answered = transcript.withLockedValue { state -> [(CheckedContinuation<Int, any Error>, Result<Int, any Error>)] in
                     if data.isEmpty {
-                        let (waiter, text) = transcript.withLockedValue { state in
-                            defer { state.portWaiter = nil }
-                            return (state.portWaiter, state.text)
-                        }
-                        waiter?.resume(throwing: ServerProcessError.exited(text))
-                        return
-                    }
-                    let (waiter, port) = transcript.withLockedValue { state -> (CheckedContinuation<Int, any Error>?, Int?) in
+                        state.finished = true
+                    } else {
                         state.append(String(decoding: data, as: UTF8.self))
-                        guard state.portWaiter != nil,
-                              let match = state.text.firstMatch(of: /Microblog listening on http:\/\/127\.0\.0\.1:(\d+)/),
-                              let port = Int(match.1), port > 0
-                        else { return (nil, nil) }
-                        defer { state.portWaiter = nil }
-                        return (state.portWaiter, port)
                     }
-                    if let waiter, let port { waiter.resume(returning: port) }
+                    var answered: [(CheckedContinuation<Int, any Error>, Result<Int, any Error>)] = []
+                    var waiting: [(label: String, continuation: CheckedContinuation<Int, any Error>)] = []
+                    for waiter in state.waiters {
+                        if let port = state.port(announcedAs: waiter.label) {
+                            answered.append((waiter.continuation, .success(port)))
+                        } else if state.finished {
+                            answered.append((waiter.continuation, .failure(ServerProcessError.exited(state.text))))
+                        } else {
+                            waiting.append(waiter)
+                        }
+                    }
+                    state.waiters = waiting
+                    return answered
                 }
+                for (continuation, result) in answered { continuation.resume(with: result) }
+                if data.isEmpty { return }
             }
         }
     }
