@@ -47,33 +47,16 @@ bash Tests/scripts/model-check.sh
 
 # Swift Testing only (the suite has no XCTest cases); each run's summary line is kept for the closing line.
 summary=$(mktemp)
-pg_root=""
+# shellcheck source=Tests/scripts/postgres-cluster.sh
+source Tests/scripts/postgres-cluster.sh
 cleanup() {
   rm -f "$summary"
-  if [ -n "$pg_root" ]; then
-    as_postgres "$pg_bin/pg_ctl" -D "$pg_root/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$pg_root"
-  fi
+  stop_postgres_cluster
 }
 trap cleanup EXIT
 
-# PostgreSQL, the second backend: a throwaway cluster (trust auth, fsync off) on a free port of 127.0.0.1 and a
-# socket in its own folder. The server refuses to run as root, so as root it runs as Debian's `postgres` user.
-# Each test creates its own database in it (Tests/MicroblogTests/Support/TestEnvironment.swift).
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-as_postgres() {
-  if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups "$@"; else "$@"; fi
-}
-pg_root=$(mktemp -d /tmp/microblog-pg.XXXXXX)
-[ "$(id -u)" = 0 ] && chown postgres: "$pg_root"
-pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-echo "== PostgreSQL $("$pg_bin/postgres" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -1) on 127.0.0.1:$pg_port"
-as_postgres "$pg_bin/initdb" -D "$pg_root/data" -U postgres -A trust -E UTF8 --no-sync >"$pg_root/initdb.log" 2>&1 \
-  || { cat "$pg_root/initdb.log"; exit 1; }
-as_postgres "$pg_bin/pg_ctl" -D "$pg_root/data" -l "$pg_root/server.log" -w -t 60 \
-  -o "-p $pg_port -k $pg_root -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-  start >/dev/null || { cat "$pg_root/server.log"; exit 1; }
-export MICROBLOG_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+# PostgreSQL, the second backend: a throwaway cluster, stopped and deleted at exit.
+start_postgres_cluster
 run_tests() { # artifacts folder, swift test arguments...
   # The tests keep every page, log file, server output and mail, and every secret they used, in the artifacts
   # folder; after the run, check-secrets.py greps the former for the latter.

@@ -7,7 +7,7 @@ enum ClientMistake: String, Sendable {
 }
 
 /// Writes the client errors the site answered (404, 405, 400, 413, 429, ...) as one INFO line a minute, such as
-/// `Client errors in the last 60 seconds: 404 x 1500, 405 x 2`, and a last one on shutdown. Each error itself is a
+/// `Error pages in the last 60 seconds: 404 x 1500, 405 x 2, 503 x 40`, and a last one on shutdown. Each error itself is a
 /// DEBUG record, so a scan adds a line a minute to the log file, not a line a request.
 struct ClientErrorSummary: Service {
     let pages: ErrorPages
@@ -39,6 +39,6 @@ struct ClientErrorSummary: Service {
         guard !counts.isEmpty || !mistakes.isEmpty else { return nil }
         let parts = counts.sorted { $0.key < $1.key }.map { "\($0.key) x \($0.value)" }
             + mistakes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) x \($0.value)" }
-        return "Client errors in the last \(interval.components.seconds) seconds: " + parts.joined(separator: ", ")
+        return "Error pages in the last \(interval.components.seconds) seconds: " + parts.joined(separator: ", ")
     }
 }

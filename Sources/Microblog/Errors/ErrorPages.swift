@@ -52,14 +52,11 @@ public actor ErrorPages {
                     "Database unavailable on \(request.method) \(request.uri.path): \(StoreError.unavailable(reason))",
                     metadata: ["method": .string(request.method.rawValue), "path": .string(request.uri.path)]
                 )
-            } else if (400..<500).contains(pageError.status.code) {
+            } else {
+                // A client's mistake (4xx), or load (a 503 for a busy database or shed password work): counted for the
+                // summary line, so a scan or a flood cannot rotate the records that matter out of the log.
                 clientErrors[pageError.status.code, default: 0] += 1
                 context.logger.debug(
-                    "\(pageError.status.code) \(request.method) \(request.uri.path)",
-                    metadata: ["error": "\(pageError)"]
-                )
-            } else {
-                context.logger.info(
                     "\(pageError.status.code) \(request.method) \(request.uri.path)",
                     metadata: ["error": "\(pageError)"]
                 )

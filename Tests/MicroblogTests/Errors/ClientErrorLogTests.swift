@@ -64,7 +64,7 @@ struct ClientErrorLogTests {
         #expect(!lines.contains { $0.contains("/wp-admin/") }, "no line per unknown URL")
         #expect(!lines.contains { $0.contains("WARNING") }, "no line per bad remember-me cookie")
         // One line a minute and one at shutdown: on a slow machine the scan may straddle a minute.
-        let summaries = lines.filter { $0.contains(" INFO: Client errors in the last 60 seconds:") }
+        let summaries = lines.filter { $0.contains(" INFO: Error pages in the last 60 seconds:") }
         #expect((1...3).contains(summaries.count), "\(summaries)")
         var counts: [String: Int] = [:]
         for line in summaries {
@@ -78,9 +78,9 @@ struct ClientErrorLogTests {
     @Test("The summary line lists the counts by status, and nothing when there were none")
     func summaryLine() {
         #expect(ClientErrorSummary.line([404: 3, 400: 1, 429: 12], interval: .seconds(60))
-            == "Client errors in the last 60 seconds: 400 x 1, 404 x 3, 429 x 12")
+            == "Error pages in the last 60 seconds: 400 x 1, 404 x 3, 429 x 12")
         #expect(ClientErrorSummary.line([:], interval: .seconds(60)) == nil)
         #expect(ClientErrorSummary.line([404: 2], mistakes: [.invalidRememberCookie: 7], interval: .seconds(60))
-            == "Client errors in the last 60 seconds: 404 x 2, invalid remember-me cookie x 7")
+            == "Error pages in the last 60 seconds: 404 x 2, invalid remember-me cookie x 7")
     }
 }
