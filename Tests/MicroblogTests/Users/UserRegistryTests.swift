@@ -194,6 +194,31 @@ struct UserRegistryTests {
         }
     }
 
+    @Test("A claim that meets an unavailable store (another client holds the write lock past the timeout) fails as unavailable, holds nothing afterwards, and the name is free once the lock is gone; needs no root", arguments: Backend.all)
+    func claimMeetsUnavailableStore(_ backend: Backend) async throws {
+        var configured = try await TestEnvironment(backend)
+        configured.configuration.postgres?.lockTimeout = .seconds(1)
+        let env = configured
+        defer { env.removeFiles() }
+        try await env.withStore { store in
+            let registry = UserRegistry(database: store)
+            let lock = DatabaseLock(env, table: #""user""#)
+            try await lock.take()
+            let refused = await outcome { () async throws(RegistryError) -> User in
+                try await registry.register(username: "alice", email: "alice@example.com", passwordHash: "x")
+            }
+            try await lock.release()
+            guard case .store(.unavailable) = refused.failure else {
+                Issue.record("expected the store to be unavailable, got \(refused)")
+                return
+            }
+            #expect(await registry.claimsInFlight == 0, "the reservation was released")
+            #expect(try await store.user(usernameKey: IdentityKey("alice")) == nil, "nothing was written")
+            let user = try await registry.register(username: "alice", email: "alice@example.com", passwordHash: "x")
+            #expect(user.username == "alice", "the name was not left taken")
+        }
+    }
+
     @Test("b. E-mail claims are atomic too", arguments: Backend.all)
     func registryRaceEmail(_ backend: Backend) async throws {
         try await withStore(backend) { (_, database) async throws in
