@@ -6,11 +6,13 @@
 #   usage: bash Tests/scripts/mutants.sh [NAME ...]     (default: every patch; NAME matches a patch's file name)
 # Not in the test command: it builds once per mutant (about 1.5 minutes each on two cores). It expects what the test
 # command installs (PostgreSQL, aiosmtpd and Selenium in .venv) and starts its own throwaway PostgreSQL cluster.
-# The working tree is never changed: the copy is /tmp/microblog-mutants, built in .build-mutants.
+# The working tree is never changed, and may change while this runs: it is copied once to /tmp/microblog-mutants.base
+# at the start, and each mutant is a fresh copy of that in /tmp/microblog-mutants, built in .build-mutants.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 copy=/tmp/microblog-mutants
+base=$copy.base
 scratch=$root/.build-mutants
 
 # shellcheck source=Tests/scripts/postgres-cluster.sh
@@ -27,13 +29,15 @@ done
 
 fresh_copy() {
   mkdir -p "$copy"
-  rsync -a --delete --exclude '.build*' --exclude '.git' --exclude '.venv' --exclude 'logs/*.log*' "$root/" "$copy/"
+  rsync -a --delete "$base/" "$copy/"
 }
 
 run_tests() { # filter
   swift test --package-path "$copy" --scratch-path "$scratch" --skip-build --disable-xctest --filter "$1" >"$copy.test.log" 2>&1
 }
 
+mkdir -p "$base"
+rsync -a --delete --exclude '.build*' --exclude '.git' --exclude '.venv' --exclude 'logs/*.log*' "$root/" "$base/"
 started=$(date +%s)
 echo "== mutants: ${#patches[@]} patches; the unmutated tree first"
 fresh_copy
@@ -53,7 +57,7 @@ for patch in "${patches[@]}"; do
   what=$(sed -n 's/^# mutant: //p' "$patch")
   filter=$(sed -n 's/^# tests: //p' "$patch")
   fresh_copy
-  (cd "$copy" && git apply "$root/$patch") || { survived+=("$name (does not apply)"); echo "-- $name: does not apply"; continue; }
+  (cd "$copy" && git apply "$base/$patch") || { survived+=("$name (does not apply)"); echo "-- $name: does not apply"; continue; }
   t0=$(date +%s)
   if ! swift build --package-path "$copy" --scratch-path "$scratch" --build-tests >"$copy.build.log" 2>&1; then
     survived+=("$name (does not build: a mutant must compile)")
