@@ -151,11 +151,7 @@ struct AuthController: Sendable {
                 context.logger.info("User registered", metadata: ["user_id": "\(user.id ?? 0)"])
             } catch {
                 var errors = FormErrors()
-                switch error {
-                case .usernameTaken: errors.add(FormErrors.usernameTaken, to: "username")
-                case .emailTaken: errors.add(FormErrors.emailTaken, to: "email")
-                case .store(let storeError): throw storeError
-                }
+                try errors.add(error)
                 // No account was made: the attempt goes back to the budget.
                 try await throttle.giveBack(budget)
                 return try renderRegister(request: request, context: context, form: form, errors: errors)

@@ -30,7 +30,7 @@ struct DeviceCookie: Sendable {
         else { return nil }
         let nonce = String(parts[1])
         let expected = mac(account: account, nonce: nonce, expiry: expiry)
-        guard CSRFMiddleware.constantTimeEqual(Array(expected.utf8), Array(parts[2].utf8)) else { return nil }
+        guard ConstantTime.equal(Array(expected.utf8), Array(parts[2].utf8)) else { return nil }
         return nonce
     }
 

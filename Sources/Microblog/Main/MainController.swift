@@ -98,9 +98,8 @@ struct MainController: Sendable {
                     userID: userID, username: fields.username, aboutMe: fields.aboutMe, currentUsername: user.username
                 )
             } catch {
-                guard error == .usernameTaken else { throw error }
                 var errors = FormErrors()
-                errors.add(FormErrors.usernameTaken, to: "username")
+                try errors.add(error)
                 return try renderEditProfile(context: context, username: fields.username, aboutMe: fields.aboutMe ?? "", errors: errors)
             }
             context.flash("Your changes have been saved.")
@@ -127,17 +126,6 @@ struct MainController: Sendable {
             headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
             body: .init(byteBuffer: ByteBuffer(string: Stylesheet.css))
         )
-    }
-}
-
-/// "Last seen on" times, in UTC.
-enum LastSeenFormat {
-    /// `yyyy-MM-dd HH:mm:ss UTC`, to the second below.
-    static func string(from date: Date) -> String {
-        var out = ""
-        CivilTime(unixSeconds: Int64(date.timeIntervalSince1970.rounded(.down))).appendDateTime(to: &out)
-        out += " UTC"
-        return out
     }
 }
 

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -146,14 +147,14 @@ public struct SMTPClient: Sendable {
     ) async throws(SMTPError) {
         guard let mechanisms = capabilities.authMechanisms else { throw .authenticationUnavailable }
         if mechanisms.contains("PLAIN") {
-            let token = Base64.encode(Array("\0\(credentials.username)\0\(credentials.password)".utf8))
+            let token = Data("\0\(credentials.username)\0\(credentials.password)".utf8).base64EncodedString()
             let reply = try await exchange(connection, "AUTH PLAIN \(token)", step: "AUTH PLAIN")
             try expectAuth(reply, 235)
         } else if mechanisms.contains("LOGIN") {
             try expectAuth(try await exchange(connection, "AUTH LOGIN", step: "AUTH LOGIN"), 334)
-            let user = try await exchange(connection, Base64.encode(Array(credentials.username.utf8)), step: "AUTH LOGIN")
+            let user = try await exchange(connection, Data(credentials.username.utf8).base64EncodedString(), step: "AUTH LOGIN")
             try expectAuth(user, 334)
-            let pass = try await exchange(connection, Base64.encode(Array(credentials.password.utf8)), step: "AUTH LOGIN")
+            let pass = try await exchange(connection, Data(credentials.password.utf8).base64EncodedString(), step: "AUTH LOGIN")
             try expectAuth(pass, 235)
         } else {
             throw .authenticationUnavailable
@@ -274,28 +275,6 @@ public struct SMTPClient: Sendable {
                 || scalar == "-" || scalar == "."
         }
         return allowed ? name : "localhost"
-    }
-}
-
-/// RFC 4648 base64, for AUTH.
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let b0 = bytes[index]
-            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -116,9 +116,3 @@ enum UserPath {
     }
 }
 
-extension AppRequestContext {
-    /// Shows `message` once on the next page.
-    func flash(_ message: String) {
-        flashOutbox?.append(message)
-    }
-}

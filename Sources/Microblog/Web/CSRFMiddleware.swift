@@ -62,19 +62,13 @@ struct CSRFMiddleware: RouterMiddleware {
     }
 
     private func isValid(_ sent: [UInt8], request: Request, context: Context) -> Bool {
-        if let expected = context.sessions.session?.csrfToken, Self.constantTimeEqual(Array(expected.utf8), sent) {
+        if let expected = context.sessions.session?.csrfToken, ConstantTime.equal(Array(expected.utf8), sent) {
             return true
         }
         let path = request.uri.path
         return signedOutForms.contains(path) && signedOut.isValid(sent, for: path, request: request)
     }
 
-    static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
-    }
 }
 
 /// Whether a request says it was sent by another site, as browsers tell it.

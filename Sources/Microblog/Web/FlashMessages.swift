@@ -35,7 +35,7 @@ struct FlashCookie: Sendable {
               text.base64URLEncodedString().utf8.elementsEqual(parts[1])
         else { return [] }
         let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: key)).base64URLEncodedString()
-        guard CSRFMiddleware.constantTimeEqual(Array(mac.utf8), Array(parts[2])) else { return [] }
+        guard ConstantTime.equal(Array(mac.utf8), Array(parts[2])) else { return [] }
         return String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
@@ -60,6 +60,13 @@ struct FlashCookie: Sendable {
 
     private static func message(_ expiry: Int64, _ text: Data) -> Data {
         Data("\(expiry)\n".utf8) + text
+    }
+}
+
+extension AppRequestContext {
+    /// Shows `message` once on the next page.
+    func flash(_ message: String) {
+        flashOutbox?.append(message)
     }
 }
 

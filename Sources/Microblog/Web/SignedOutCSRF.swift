@@ -42,7 +42,7 @@ struct SignedOutCSRF: Sendable {
         else { return false }
         // The token this server would have made, compared whole and in constant time: another spelling of the same
         // MAC (base64's spare bits in the last character) is not accepted either.
-        return CSRFMiddleware.constantTimeEqual(Array(token(for: purpose, nonce: nonce, expiry: expiry).utf8), sent)
+        return ConstantTime.equal(Array(token(for: purpose, nonce: nonce, expiry: expiry).utf8), sent)
     }
 
     /// A token for `purpose` and the browser's `nonce`, valid for ``lifetime`` from `now`.
