@@ -53,6 +53,23 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// (`LOGIN_ATTEMPTS_PER_ACCOUNT` 5, `LOGIN_ATTEMPTS_PER_CLIENT` 50, `LOGIN_ATTEMPTS_PER_DEVICE` 10 in 15 minutes;
     /// `REGISTRATIONS_PER_HOUR` 10).
     public var loginThrottle: LoginThrottle.Policy
+    /// The reverse proxies whose forwarding headers are believed (`TRUSTED_PROXIES`; none).
+    public var trustedProxies: TrustedProxies
+    /// The site's public origin (`PUBLIC_URL`, e.g. `https://microblog.example`): what the same-origin check compares
+    /// a browser's `Origin` with; nil: the origin each request was addressed to.
+    public var publicURL: String?
+    /// The host names the site answers to (`ALLOWED_HOSTS`); nil: the host of `PUBLIC_URL`, else the loopback names
+    /// on a loopback `HOST`, else any.
+    public var allowedHosts: AllowedHosts?
+
+    /// The host names in force (see ``allowedHosts``).
+    var effectiveAllowedHosts: AllowedHosts {
+        if let allowedHosts { return allowedHosts }
+        if let host = publicURL.flatMap(PublicOrigin.init(url:))?.host { return AllowedHosts(patterns: [host]) }
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        return loopback ? AllowedHosts(patterns: AllowedHosts.loopback.patterns + [host]) : .any
+    }
+
     /// Password checks and hashes running or waiting at once, past which a request gets a 503 page
     /// (`PASSWORD_WORK_LOGINS`, `PASSWORD_WORK_REGISTRATIONS`; 4 and 1 per core).
     public var passwordWork: PasswordWork.Budget
@@ -83,8 +100,14 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         metricsHost: String = "127.0.0.1",
         healthCheckTimeout: Duration = .seconds(1),
         loginThrottle: LoginThrottle.Policy = LoginThrottle.Policy(),
-        passwordWork: PasswordWork.Budget = .default(threads: System.coreCount)
+        passwordWork: PasswordWork.Budget = .default(threads: System.coreCount),
+        trustedProxies: TrustedProxies = .none,
+        publicURL: String? = nil,
+        allowedHosts: AllowedHosts? = nil
     ) {
+        self.trustedProxies = trustedProxies
+        self.publicURL = publicURL
+        self.allowedHosts = allowedHosts
         self.passwordWork = passwordWork
         self.loginThrottle = loginThrottle
         self.healthCheckTimeout = healthCheckTimeout
@@ -245,13 +268,33 @@ extension AppConfiguration {
                 allowedDeviceFailures: try int("LOGIN_ATTEMPTS_PER_DEVICE", 10, 1...1_000_000),
                 allowedRegistrations: try int("REGISTRATIONS_PER_HOUR", 10, 1...1_000_000)
             ),
-            passwordWork: PasswordWork.Budget(
-                logins: try int("PASSWORD_WORK_LOGINS", PasswordWork.Budget.default(threads: System.coreCount).logins, 1...1_000_000),
-                registrations: try int(
-                    "PASSWORD_WORK_REGISTRATIONS", PasswordWork.Budget.default(threads: System.coreCount).registrations, 1...1_000_000
-                )
-            )
+            passwordWork: try Self.passwordWork(int),
+            trustedProxies: try Self.trustedProxies(reader.string(forKey: "TRUSTED_PROXIES")),
+            publicURL: try Self.publicURL(reader.string(forKey: "PUBLIC_URL")),
+            allowedHosts: reader.string(forKey: "ALLOWED_HOSTS").map { AllowedHosts(patterns: $0.split(separator: ",").map(String.init)) }
         )
+    }
+
+    private static func passwordWork(
+        _ int: (String, Int, ClosedRange<Int>) throws(ConfigurationError) -> Int
+    ) throws(ConfigurationError) -> PasswordWork.Budget {
+        let defaults = PasswordWork.Budget.default(threads: System.coreCount)
+        return PasswordWork.Budget(
+            logins: try int("PASSWORD_WORK_LOGINS", defaults.logins, 1...1_000_000),
+            registrations: try int("PASSWORD_WORK_REGISTRATIONS", defaults.registrations, 1...1_000_000)
+        )
+    }
+
+    private static func trustedProxies(_ text: String?) throws(ConfigurationError) -> TrustedProxies {
+        guard let text else { return .none }
+        guard let proxies = TrustedProxies(parsing: text) else { throw .invalidValue(name: "TRUSTED_PROXIES", value: text) }
+        return proxies
+    }
+
+    private static func publicURL(_ text: String?) throws(ConfigurationError) -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        guard PublicOrigin(url: text) != nil else { throw .invalidValue(name: "PUBLIC_URL", value: text) }
+        return text
     }
 
     /// Refuses debug mode on an address other than loopback unless forced.

@@ -143,14 +143,20 @@ func buildRouter(
     let signedOutCSRF = SignedOutCSRF(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies)
 
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // Middleware order: request metrics -> request log -> security headers -> fallback error pages -> session (a store
-    // failure while loading it is a 503) -> current user -> flashed messages -> error pages in the layout -> CSRF -> routes.
+    // Middleware order: request metrics -> request log -> security headers -> fallback error pages -> the client and the
+    // public origin (trusted proxies, ALLOWED_HOSTS) -> session (a store failure while loading it is a 503) -> current
+    // user -> flashed messages -> error pages in the layout -> CSRF -> routes.
     // Requests are counted and timed through swift-metrics' global factory (the server bootstraps Prometheus).
     router.add(middleware: MetricsMiddleware())
     // Each request at DEBUG: at the default INFO the 10 KiB log file keeps what matters (errors), not traffic.
     router.add(middleware: LogRequestsMiddleware(.debug, includeHeaders: .none))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: false))
+    router.add(middleware: ClientOriginMiddleware(
+        trusted: configuration.trustedProxies,
+        publicURL: configuration.publicURL.flatMap(PublicOrigin.init(url:)),
+        allowedHosts: configuration.effectiveAllowedHosts
+    ))
     router.add(middleware: StoreSessionMiddleware(
         sessions: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration)
     ))

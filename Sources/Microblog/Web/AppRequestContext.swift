@@ -13,8 +13,14 @@ public struct AppRequestContext: SessionRequestContext, RequestContext {
     public var currentUser: User?
     /// The parsed form of a POST, set by ``CSRFMiddleware`` once its token is verified.
     public var form: FormData?
-    /// The client's IP address, for per-client limits.
-    public let remoteAddress: String?
+    /// The TCP peer's address: the client, or the reverse proxy in front.
+    public let peerAddress: String?
+    /// The client's IP address (the peer's, or the one a trusted proxy vouches for), for per-client limits; set by
+    /// ``ClientOriginMiddleware``.
+    public var remoteAddress: String?
+    /// The origin the browser addressed (scheme, host, port), for the same-origin check; set by
+    /// ``ClientOriginMiddleware``.
+    var publicOrigin: PublicOrigin?
     /// The messages flashed by the previous request, set by ``FlashMiddleware``; the layout shows them.
     var flashes: [String]
     /// Where a handler's flashed messages go, set by ``FlashMiddleware``.
@@ -22,7 +28,9 @@ public struct AppRequestContext: SessionRequestContext, RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress?.ipAddress
+        peerAddress = source.channel.remoteAddress?.ipAddress
+        remoteAddress = peerAddress
+        publicOrigin = nil
         sessions = .init()
         sessionUser = nil
         currentUser = nil

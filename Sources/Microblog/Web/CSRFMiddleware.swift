@@ -24,7 +24,7 @@ struct CSRFMiddleware: RouterMiddleware {
         case .get, .head, .options, .trace: return try await next(request, context)
         default: break
         }
-        if let reason = SameOrigin.crossSiteReason(request) {
+        if let reason = SameOrigin.crossSiteReason(request, own: context.publicOrigin) {
             context.logger.debug("Cross-site request refused", metadata: ["reason": .string(reason)])
             throw PageError.forbidden
         }
@@ -74,41 +74,18 @@ struct CSRFMiddleware: RouterMiddleware {
 /// Whether a request says it was sent by another site, as browsers tell it.
 enum SameOrigin {
     /// Why the request is cross-site, or nil when it is same-origin or says nothing (no `Origin`, `Referer` or
-    /// `Sec-Fetch-Site`).
-    static func crossSiteReason(_ request: Request) -> String? {
+    /// `Sec-Fetch-Site`). Same-origin means the same scheme, host and port as `own`, the origin the browser addressed
+    /// (``PublicOrigin``): an `http://` page does not post to an `https://` site.
+    static func crossSiteReason(_ request: Request, own: PublicOrigin?) -> String? {
         if request.headers[.secFetchSite]?.lowercased() == "cross-site" { return "Sec-Fetch-Site: cross-site" }
-        let own = request.head.authority.flatMap { Authority(parsing: "http://" + $0) }
         if let origin = request.headers[.origin] {
-            guard let own, let theirs = Authority(parsing: origin), theirs.matches(own) else { return "Origin" }
+            guard let own, let theirs = PublicOrigin(url: origin), theirs == own else { return "Origin" }
             return nil
         }
         if let referer = request.headers[.referer] {
-            guard let own, let theirs = Authority(parsing: referer), theirs.matches(own) else { return "Referer" }
+            guard let own, let theirs = PublicOrigin(url: referer), theirs == own else { return "Referer" }
         }
         return nil
-    }
-
-    /// The host and port of a URL; the port is the scheme's default when not given.
-    private struct Authority {
-        var scheme: String
-        var host: String
-        var port: Int?
-
-        init?(parsing text: String) {
-            guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-                  scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
-            else { return nil }
-            self.scheme = scheme
-            self.host = host.lowercased()
-            self.port = components.port
-        }
-
-        /// Whether `self` (a URL a browser sent) names the server reached at `own` (the request's `Host`).
-        /// The server does not know which scheme the browser used (a proxy may end TLS), so the browser's is taken.
-        func matches(_ own: Authority) -> Bool {
-            let defaultPort = scheme == "https" ? 443 : 80
-            return host == own.host && (port ?? defaultPort) == (own.port ?? defaultPort)
-        }
     }
 }
 

@@ -103,7 +103,7 @@ struct ErrorPagesTests {
         #expect(page.contains("injected fault"))
         #expect(page.contains("StoreError"))
         #expect(page.contains("POST /index"))
-        #expect(page.contains("Raised at") && page.contains(backend == .sqlite ? "Microblog/SQLiteStore+Users.swift:" : "Microblog/PostgresStore+Users.swift:"), "the source location")
+        #expect(page.contains("Raised at") && page.contains(backend == .sqlite ? "Microblog/SQLiteStore+Posts.swift:" : "Microblog/PostgresStore+Posts.swift:"), "the source location")
         #expect(page.contains("&lt;masked&gt;"))
         #expect(!sessionCookie.isEmpty && !page.contains(sessionCookie), "the session cookie is masked")
     }
