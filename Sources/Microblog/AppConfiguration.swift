@@ -5,11 +5,14 @@ import NIOCore
 import SystemPackage
 
 /// The server's settings, read once at start from the environment and an optional `.env` file, with the
-/// tutorial's names and defaults. Secrets (`SECRET_KEY`, `MAIL_PASSWORD`) are never printed: `description`
+/// tutorial's names and defaults. Secrets (`SECRET_KEY`, `SECRET_KEY_FALLBACKS`, `MAIL_PASSWORD`) are never printed: `description`
 /// masks them.
 public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// Keys the server signs with (remember-me tokens). At least 32 bytes.
     public var secretKey: String
+    /// Earlier secret keys (`SECRET_KEY_FALLBACKS`, comma-separated): what they signed still verifies, nothing new is
+    /// signed with them, so a key can be rotated without logging anybody out.
+    public var secretKeyFallbacks: [String]
     /// The SQLite database file, used when ``postgres`` is nil (the embedded default).
     public var databasePath: String
     /// PostgreSQL, selected by `DATABASE_URL=postgres://...`: several server instances can share it.
@@ -62,6 +65,11 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// on a loopback `HOST`, else any.
     public var allowedHosts: AllowedHosts?
 
+    /// Whether cookies are `Secure`: `SESSION_COOKIE_SECURE`, or a `PUBLIC_URL` on https.
+    var effectiveSecureCookies: Bool {
+        secureCookies || publicURL.flatMap(PublicOrigin.init(url:))?.scheme == "https"
+    }
+
     /// The host names in force (see ``allowedHosts``).
     var effectiveAllowedHosts: AllowedHosts {
         if let allowedHosts { return allowedHosts }
@@ -79,6 +87,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
 
     public init(
         secretKey: String,
+        secretKeyFallbacks: [String] = [],
         databasePath: String = "app.db",
         postgres: PostgresSettings? = nil,
         debug: Bool = false,
@@ -116,6 +125,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         self.metricsPort = metricsPort
         self.metricsHost = metricsHost
         self.secretKey = secretKey
+        self.secretKeyFallbacks = secretKeyFallbacks
         self.databasePath = databasePath
         self.postgres = postgres
         self.debug = debug
@@ -167,7 +177,7 @@ extension AppConfiguration {
     /// Reads the configuration from the process environment and `.env` in the working directory (the environment
     /// wins), generating and keeping a secret key in `.secret_key` when `SECRET_KEY` is not set.
     public static func fromEnvironment(workingDirectory: String = FileManager.default.currentDirectoryPath) async throws -> AppConfiguration {
-        let secrets: SecretsSpecifier<String, String> = .specific(["SECRET_KEY", "MAIL_PASSWORD"])
+        let secrets: SecretsSpecifier<String, String> = .specific(["SECRET_KEY", "SECRET_KEY_FALLBACKS", "MAIL_PASSWORD"])
         let reader = ConfigReader(providers: [
             EnvironmentVariablesProvider(secretsSpecifier: secrets),
             try await EnvironmentVariablesProvider(
@@ -238,8 +248,14 @@ extension AppConfiguration {
             postgres?.queryTimeout = .seconds(try int("DATABASE_QUERY_TIMEOUT", 10, 1...3600))
             postgres?.lockTimeout = busyTimeout
         }
+        var fallbacks: [String] = []
+        for given in (reader.string(forKey: "SECRET_KEY_FALLBACKS", isSecret: true) ?? "").split(separator: ",") {
+            let trimmed = given.trimmingCharacters(in: .whitespaces)
+            if !trimmed.isEmpty { fallbacks.append(try SecretKey.validate(trimmed)) }
+        }
         self.init(
             secretKey: secretKey,
+            secretKeyFallbacks: fallbacks,
             databasePath: databasePath,
             postgres: postgres,
             debug: bool("MICROBLOG_DEBUG"),

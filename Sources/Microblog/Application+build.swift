@@ -128,19 +128,22 @@ func buildRouter(
     let sessionStorage = SessionStorage<SessionState>(
         DatabasePersistDriver(database: database, sessionsPerUser: configuration.sessionsPerUser),
         configuration: .init(
-            sessionCookieParameters: .init(name: sessionCookieName, secure: configuration.secureCookies, sameSite: .lax),
+            sessionCookieParameters: .init(name: sessionCookieName, secure: configuration.effectiveSecureCookies, sameSite: .lax),
             keyPrefix: ""
         )
     )
     let rememberMe = RememberMe(
         database: database,
         secretKey: configuration.secretKey,
+        fallbacks: configuration.secretKeyFallbacks,
         duration: configuration.rememberDuration,
-        secureCookies: configuration.secureCookies,
+        secureCookies: configuration.effectiveSecureCookies,
         rotationGrace: configuration.rememberRotationGrace
     )
 
-    let signedOutCSRF = SignedOutCSRF(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies)
+    let signedOutCSRF = SignedOutCSRF(
+        secretKey: configuration.secretKey, fallbacks: configuration.secretKeyFallbacks, secureCookies: configuration.effectiveSecureCookies
+    )
 
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware order: request metrics -> request log -> security headers -> fallback error pages -> the client and the
@@ -161,7 +164,9 @@ func buildRouter(
         sessions: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration)
     ))
     router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe, pages: pages, metrics: metrics))
-    router.add(middleware: FlashMiddleware(cookies: FlashCookie(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies)))
+    router.add(middleware: FlashMiddleware(cookies: FlashCookie(
+        secretKey: configuration.secretKey, fallbacks: configuration.secretKeyFallbacks, secureCookies: configuration.effectiveSecureCookies
+    )))
     router.add(middleware: ErrorPagesMiddleware(pages: pages, withLayout: true))
     router.add(middleware: CSRFMiddleware(signedOut: signedOutCSRF, signedOutForms: AuthController.signedOutForms))
 
@@ -172,7 +177,9 @@ func buildRouter(
         rememberMe: rememberMe,
         sessionStorage: sessionStorage,
         throttle: LoginThrottle(policy: configuration.loginThrottle, store: database),
-        devices: DeviceCookie(secretKey: configuration.secretKey, secureCookies: configuration.secureCookies),
+        devices: DeviceCookie(
+            secretKey: configuration.secretKey, fallbacks: configuration.secretKeyFallbacks, secureCookies: configuration.effectiveSecureCookies
+        ),
         signedOutCSRF: signedOutCSRF,
         metrics: metrics
     ).addRoutes(to: router)

@@ -12,11 +12,11 @@ struct DeviceCookie: Sendable {
     static let cookieName = "device"
     static let lifetime: Duration = .seconds(365 * 86_400)
 
-    private let key: SymmetricKey
+    private let keys: SigningKeys
     private let secureCookies: Bool
 
-    init(secretKey: String, secureCookies: Bool) {
-        key = .derived(fromSecretKey: secretKey, for: "microblog device cookie")
+    init(secretKey: String, fallbacks: [String] = [], secureCookies: Bool) {
+        keys = SigningKeys(secretKey: secretKey, fallbacks: fallbacks, for: "microblog device cookie")
         self.secureCookies = secureCookies
     }
 
@@ -29,8 +29,9 @@ struct DeviceCookie: Sendable {
               parts[1].utf8.count == 22, parts[1].utf8.allSatisfy(Data.isBase64URLByte)
         else { return nil }
         let nonce = String(parts[1])
-        let expected = mac(account: account, nonce: nonce, expiry: expiry)
-        guard ConstantTime.equal(Array(expected.utf8), Array(parts[2].utf8)) else { return nil }
+        let sent = Array(parts[2].utf8)
+        guard keys.all.contains(where: { ConstantTime.equal(Array(mac(account: account, nonce: nonce, expiry: expiry, key: $0).utf8), sent) })
+        else { return nil }
         return nonce
     }
 
@@ -40,7 +41,7 @@ struct DeviceCookie: Sendable {
         let expiry = Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds
         return Cookie(
             name: Self.cookieName,
-            value: "\(expiry).\(nonce).\(mac(account: account, nonce: nonce, expiry: expiry))",
+            value: "\(expiry).\(nonce).\(mac(account: account, nonce: nonce, expiry: expiry, key: keys.current))",
             maxAge: Int(Self.lifetime.components.seconds),
             path: "/login",
             secure: secureCookies,
@@ -49,7 +50,7 @@ struct DeviceCookie: Sendable {
         )
     }
 
-    private func mac(account: IdentityKey, nonce: String, expiry: Int64) -> String {
+    private func mac(account: IdentityKey, nonce: String, expiry: Int64, key: SymmetricKey) -> String {
         let message = Data("\(account.rawValue)\n\(nonce)\n\(expiry)".utf8)
         return Data(HMAC<SHA256>.authenticationCode(for: message, using: key)).base64URLEncodedString()
     }

@@ -4,8 +4,9 @@ import Hummingbird
 import Logging
 
 /// "Remember Me": a revocable token in its own cookie, `<selector>.<validator>`. The database keeps the selector
-/// and an HMAC (keyed with SECRET_KEY) of the validator, so neither a stolen database nor a guessed selector
-/// logs anyone in. Logout deletes the token.
+/// and an HMAC of the validator (keyed with a key derived from `SECRET_KEY`; one of `SECRET_KEY_FALLBACKS`, or the
+/// raw secret tokens stored before keys were derived, still verifies), so neither a stolen database nor a guessed
+/// selector logs anyone in. Logout deletes the token.
 ///
 /// A token is rotated each time it signs a browser in (a new validator, the old one kept for a short grace so that
 /// the same browser's requests already on their way still count). An old validator presented after the grace means
@@ -14,15 +15,28 @@ import Logging
 struct RememberMe: Sendable {
     static let cookieName = "remember_token"
     let database: any Store
+    /// What new validators are hashed with.
     let key: SymmetricKey
+    /// What stored hashes are verified with: ``key``, the fallbacks' derived keys, then the raw secrets that hashed
+    /// the tokens stored before keys were derived. A token that signs a browser in is rotated, so re-hashed with ``key``.
+    let verifyingKeys: [SymmetricKey]
     let duration: Duration
     let secureCookies: Bool
     /// How long a replaced validator still signs in (the same browser's concurrent requests).
     let rotationGrace: Duration
 
-    init(database: any Store, secretKey: String, duration: Duration, secureCookies: Bool, rotationGrace: Duration = .seconds(60)) {
+    init(
+        database: any Store,
+        secretKey: String,
+        fallbacks: [String] = [],
+        duration: Duration,
+        secureCookies: Bool,
+        rotationGrace: Duration = .seconds(60)
+    ) {
         self.database = database
-        self.key = SymmetricKey(data: Data(secretKey.utf8))
+        let keys = SigningKeys(secretKey: secretKey, fallbacks: fallbacks, for: "microblog remember-me")
+        self.key = keys.current
+        self.verifyingKeys = keys.all + ([secretKey] + fallbacks).map { SymmetricKey(data: Data($0.utf8)) }
         self.duration = duration
         self.secureCookies = secureCookies
         self.rotationGrace = rotationGrace
@@ -61,15 +75,13 @@ struct RememberMe: Sendable {
         guard let stored = try await database.rememberToken(selector: selector, now: now) else { return .invalid }
         // MACs compared in constant time by swift-crypto.
         let validator = Data(parts[1].utf8)
-        if HMAC<SHA256>.isValidAuthenticationCode(stored.validatorHash, authenticating: validator, using: key) {
+        if verifies(stored.validatorHash, validator) {
             let next = RandomToken.make()
             let rotated = try await database.rotateRememberToken(selector: selector, from: stored.validatorHash, to: mac(next), at: now)
             let cookie = rotated ? cookie(value: "\(selector).\(next)", maxAge: Int(duration.components.seconds)) : nil
             return .signedIn(userID: stored.userID, rotated: cookie)
         }
-        guard let previous = stored.previousHash,
-              HMAC<SHA256>.isValidAuthenticationCode(previous, authenticating: validator, using: key)
-        else { return .invalid }
+        guard let previous = stored.previousHash, verifies(previous, validator) else { return .invalid }
         if let rotatedAt = stored.rotatedAt, now.timeIntervalSince(rotatedAt) <= rotationGrace.seconds {
             return .signedIn(userID: stored.userID, rotated: nil)
         }
@@ -88,6 +100,12 @@ struct RememberMe: Sendable {
 
     private func cookie(value: String, maxAge: Int) -> Cookie {
         Cookie(name: Self.cookieName, value: value, maxAge: maxAge, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    /// Whether `hash` is the HMAC of `validator` under one of ``verifyingKeys`` (each compared in constant time by
+    /// swift-crypto).
+    private func verifies(_ hash: Data, _ validator: Data) -> Bool {
+        verifyingKeys.contains { HMAC<SHA256>.isValidAuthenticationCode(hash, authenticating: validator, using: $0) }
     }
 
     private func mac(_ validator: String) -> Data {

@@ -59,6 +59,10 @@ struct CurrentUserMiddleware: RouterMiddleware {
             }
         }
         var response = try await next(request, context)
+        if context.currentUser != nil, response.headers[.cacheControl] == nil {
+            // A signed-in page is that user's: no shared cache keeps it, no browser shows it from its cache later.
+            response.headers[.cacheControl] = "no-store"
+        }
         if expireRememberCookie {
             response.setCookie(rememberMe.expiredCookie)
         } else if let rotatedRememberCookie {

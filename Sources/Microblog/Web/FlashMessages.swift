@@ -13,11 +13,11 @@ struct FlashCookie: Sendable {
     /// Long enough to follow a redirect, short enough not to greet a visitor days later.
     static let lifetime: Duration = .seconds(300)
 
-    private let key: SymmetricKey
+    private let keys: SigningKeys
     private let secureCookies: Bool
 
-    init(secretKey: String, secureCookies: Bool) {
-        key = .derived(fromSecretKey: secretKey, for: "microblog flash")
+    init(secretKey: String, fallbacks: [String] = [], secureCookies: Bool) {
+        keys = SigningKeys(secretKey: secretKey, fallbacks: fallbacks, for: "microblog flash")
         self.secureCookies = secureCookies
     }
 
@@ -34,8 +34,12 @@ struct FlashCookie: Sendable {
               let text = Data(base64URL: parts[1]),
               text.base64URLEncodedString().utf8.elementsEqual(parts[1])
         else { return [] }
-        let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: key)).base64URLEncodedString()
-        guard ConstantTime.equal(Array(mac.utf8), Array(parts[2])) else { return [] }
+        let sent = Array(parts[2])
+        let signed = keys.all.contains { key in
+            let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: keys.current)).base64URLEncodedString()
+            return ConstantTime.equal(Array(mac.utf8), sent)
+        }
+        guard signed else { return [] }
         return String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
@@ -47,7 +51,7 @@ struct FlashCookie: Sendable {
     }
 
     private func value(text: Data, expiry: Int64) -> String {
-        let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: key))
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: keys.current))
         return "\(expiry).\(text.base64URLEncodedString()).\(mac.base64URLEncodedString())"
     }
 

@@ -135,7 +135,12 @@ struct ClientOriginMiddleware: RouterMiddleware {
             context.logger.debug("Host refused", metadata: ["host": .string(String(host.prefix(100)))])
             throw PageError.badRequest
         }
-        return try await next(request, context)
+        var response = try await next(request, context)
+        if context.publicOrigin?.scheme == "https" {
+            // Browsers that reached the site over HTTPS keep to it for a year.
+            response.headers[.strictTransportSecurity] = "max-age=31536000"
+        }
+        return response
     }
 }
 

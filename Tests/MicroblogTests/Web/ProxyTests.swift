@@ -145,4 +145,39 @@ struct ProxyTests {
             }
         }
     }
+
+    @Test("Behind TLS (PUBLIC_URL on https): every cookie is Secure, the signed-out form's has the __Host- prefix, HSTS is sent, signed-in pages are no-store")
+    func secureDefaults() async throws {
+        var env = try TestEnvironment()
+        defer { env.removeFiles() }
+        env.configuration.publicURL = "https://site.example"
+        env.configuration.allowedHosts = AllowedHosts(patterns: ["127.0.0.1"])
+        try await env.withLiveServer { client async throws in
+            let browser = Browser(client)
+            let form = try await browser.get("/login")
+            let setCookies = form.headers[values: .setCookie]
+            #expect(setCookies.contains { $0.hasPrefix("__Host-csrf_nonce=") && $0.contains("Secure") && $0.contains("Path=/") }, "\(setCookies)")
+            #expect(form.headers[.strictTransportSecurity] == "max-age=31536000")
+            #expect(form.headers[.cacheControl] == nil, "a signed-out page may be cached")
+            #expect(try await browser.register("alice").status == .found)
+            let login = try await browser.login("alice", rememberMe: true)
+            #expect(login.status == .found)
+            let cookies = login.headers[values: .setCookie]
+            #expect(Self.names(cookies).isSuperset(of: ["session", "remember_token", "device"]), "\(cookies)")
+            #expect(Self.insecure(cookies).isEmpty, "every cookie set at login is Secure: \(cookies)")
+            let home = try await browser.get("/index")
+            #expect(home.status == .ok)
+            #expect(home.headers[.cacheControl] == "no-store")
+        }
+    }
+
+    /// The names of the cookies `Set-Cookie` values set.
+    static func names(_ setCookies: [String]) -> Set<String> {
+        Set(setCookies.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
+    }
+
+    /// The `Set-Cookie` values without the `Secure` attribute.
+    static func insecure(_ setCookies: [String]) -> [String] {
+        setCookies.filter { !$0.contains("Secure") }
+    }
 }
