@@ -49,14 +49,7 @@ struct TemplateTypeCheckTests {
 
     @Test("A template that does not parse fails MustacheCompiler with its file and line")
     func parseError() async throws {
-        let directory = try TemporaryDirectory("template-check")
-        defer { directory.remove() }
-        let templates = try TemplateCheck.copyTemplates(to: directory)
-        let line = try TemplateCheck.replace("{{/isOwnProfile}}", with: "", in: templates + "/user.mustache")
-        let result = try await TemplateCheck.execute(
-            TemplateCheck.buildFolder.appendingPathComponent("MustacheCompiler").path,
-            ["--templates", templates, "--output", directory.file("Views.swift")]
-        )
+        let (result, line, _) = try await TemplateCheck.compile(replacing: "{{/isOwnProfile}}", with: "")
         #expect(result.status == 1)
         #expect(result.output.contains("/user.mustache:"), "\(result.output)")
         #expect(result.output.contains("closes {{#isOwnProfile}}"), "\(result.output)")
@@ -77,18 +70,13 @@ extension TemplateTypeCheckTests {
 
     @Test("Unescaped values, set-delimiters, dynamic partials and transforms fail MustacheCompiler at the template's line", arguments: refusals)
     func refusedTags(change: String, message: String) async throws {
-        let directory = try TemporaryDirectory("template-check")
-        defer { directory.remove() }
-        let templates = try TemplateCheck.copyTemplates(to: directory)
-        let line = try TemplateCheck.replace("<p>{{.}}</p>{{/profile.aboutMe}}", with: "<p>\(change)</p>{{/profile.aboutMe}}", in: templates + "/user.mustache")
-        let result = try await TemplateCheck.execute(
-            TemplateCheck.buildFolder.appendingPathComponent("MustacheCompiler").path,
-            ["--templates", templates, "--output", directory.file("Views.swift")]
+        let (result, line, wroteSwift) = try await TemplateCheck.compile(
+            replacing: "<p>{{.}}</p>{{/profile.aboutMe}}", with: "<p>\(change)</p>{{/profile.aboutMe}}"
         )
         #expect(result.status == 1, "\(change) was compiled")
         #expect(result.output.contains("/user.mustache:\(line):"), "\(result.output)")
         #expect(result.output.contains(message), "\(result.output)")
-        #expect(!FileManager.default.fileExists(atPath: directory.file("Views.swift")), "no Swift was written for \(change)")
+        #expect(!wroteSwift, "no Swift was written for \(change)")
     }
 }
 
@@ -97,6 +85,20 @@ enum TemplateCheck {
     /// The folder the test bundle, MustacheCompiler and the build's `description.json` are in.
     static var buildFolder: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    /// Runs MustacheCompiler on a copy of the templates with `text` in `user.mustache` replaced: its status and
+    /// output, the line the change is on, and whether it wrote the Swift file.
+    static func compile(replacing text: String, with replacement: String) async throws -> (result: (status: Int32, output: String), line: Int, wroteSwift: Bool) {
+        let directory = try TemporaryDirectory("template-check")
+        defer { directory.remove() }
+        let templates = try copyTemplates(to: directory)
+        let line = try replace(text, with: replacement, in: templates + "/user.mustache")
+        let result = try await execute(
+            buildFolder.appendingPathComponent("MustacheCompiler").path,
+            ["--templates", templates, "--output", directory.file("Views.swift")]
+        )
+        return (result, line, FileManager.default.fileExists(atPath: directory.file("Views.swift")))
     }
 
     static func copyTemplates(to directory: TemporaryDirectory) throws -> String {
