@@ -36,7 +36,7 @@ struct FlashCookie: Sendable {
         else { return [] }
         let sent = Array(parts[2])
         let signed = keys.all.contains { key in
-            let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: keys.current)).base64URLEncodedString()
+            let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: key)).base64URLEncodedString()
             return ConstantTime.equal(Array(mac.utf8), sent)
         }
         guard signed else { return [] }

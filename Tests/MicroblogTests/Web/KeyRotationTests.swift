@@ -7,7 +7,7 @@ import Testing
 /// `SECRET_KEY_FALLBACKS`: a rolling deploy with a new key logs nobody out, and dropping the old key retires what it signed.
 @Suite("Secret key rotation")
 struct KeyRotationTests {
-    @Test("What key A signed (a remember-me token, a signed-out form token, a device cookie) works under SECRET_KEY=B with A as a fallback, and not once A is dropped; sessions are the server's and stay", arguments: Backend.all)
+    @Test("What key A signed (a remember-me token, a signed-out form token) works under SECRET_KEY=B with A as a fallback, and not once A is dropped; sessions are the server's and stay", arguments: Backend.all)
     func rotation(_ backend: Backend) async throws {
         var env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
@@ -70,5 +70,22 @@ struct KeyRotationTests {
             #expect(try await browser.get("/index").status == .ok)
             #expect(browser.cookie("remember_token") != "legacy.\(validator)")
         }
+    }
+
+    @Test("Flash and device cookies made under key A verify under B with A as a fallback, and not under B alone; new ones are made with B")
+    func signedCookies() throws {
+        let (keyA, keyB) = ("key-A-" + String(repeating: "a", count: 40), "key-B-" + String(repeating: "b", count: 40))
+        let alice = IdentityKey("alice")
+
+        let device = try #require(DeviceCookie(secretKey: keyA, secureCookies: false).cookie(for: alice).value.split(separator: ";").first)
+        #expect(DeviceCookie(secretKey: keyB, fallbacks: [keyA], secureCookies: false).nonce(in: device, for: alice) != nil)
+        #expect(DeviceCookie(secretKey: keyB, secureCookies: false).nonce(in: device, for: alice) == nil)
+        let madeUnderB = DeviceCookie(secretKey: keyB, fallbacks: [keyA], secureCookies: false).cookie(for: alice).value
+        #expect(DeviceCookie(secretKey: keyB, secureCookies: false).nonce(in: Substring(madeUnderB), for: alice) != nil)
+        #expect(DeviceCookie(secretKey: keyA, secureCookies: false).nonce(in: Substring(madeUnderB), for: alice) == nil)
+
+        let flash = FlashCookie(secretKey: keyA, secureCookies: false).cookie(for: ["Saved."]).value
+        #expect(FlashCookie(secretKey: keyB, fallbacks: [keyA], secureCookies: false).messages(inCookieValue: Substring(flash)) == ["Saved."])
+        #expect(FlashCookie(secretKey: keyB, secureCookies: false).messages(inCookieValue: Substring(flash)).isEmpty)
     }
 }
