@@ -1,6 +1,5 @@
 import CoreMetrics
 import Foundation
-import InMemoryLogging
 import Prometheus
 import Testing
 @testable import Microblog
@@ -9,7 +8,7 @@ import Testing
 /// server and fails against one made to count wrong.
 @Suite("microblog-stress reconciles with the server's metrics")
 struct StressReconciliationTests {
-    @Test("A rename race reconciles against a live server; a server that counts one win too many per claim fails it")
+    @Test("A rename race reconciles against a live server; a server that counts one win too many per claim fails it", .timeLimit(.minutes(5)))
     func reconciliation() async throws {
         let honest = try await Self.race(miscount: false)
         #expect(honest.status == 0, "\(honest.output)")
@@ -37,13 +36,13 @@ struct StressReconciliationTests {
             )
             env.registryHooks = RegistryHooks(beforePersist: { _ in won.increment() })
         }
+        let watcher = LogWatcher()
         let app = try await buildApplication(
             configuration: env.configuration,
-            dependencies: AppDependencies(logger: env.logger, registryHooks: env.registryHooks, prometheus: registry)
+            dependencies: AppDependencies(logger: watcher.logger(), registryHooks: env.registryHooks, prometheus: registry)
         )
-        let logs = env.logs
         return try await app.test(.live) { server in
-            let metricsPort = try await Self.announcedMetricsPort(in: logs)
+            let metricsPort = try #require(await watcher.port(announcedAs: "Metrics listening on"), "the metrics listener announced no port")
             let process = ChildProcess()
             process.executableURL = ServerProcess.executableURL.deletingLastPathComponent().appendingPathComponent("microblog-stress")
             process.arguments = [
@@ -56,20 +55,5 @@ struct StressReconciliationTests {
             let status = try await run(process)
             return (status, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
         }
-    }
-
-    /// The port of the "Metrics listening on http://127.0.0.1:<port>" record, once the listener has written it.
-    static func announcedMetricsPort(in logs: InMemoryLogHandler) async throws -> Int {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            for entry in logs.entries {
-                let text = "\(entry.message)"
-                if let match = text.firstMatch(of: /Metrics listening on http:\/\/127\.0\.0\.1:(\d+)/), let port = Int(match.1) {
-                    return port
-                }
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw ServerProcessError.exited("the metrics listener announced no port within 60 s")
     }
 }

@@ -29,12 +29,6 @@ final class ServerProcess: @unchecked Sendable {
             if text.count > Self.limit { text = String(text.suffix(Self.limit)) }
         }
 
-        /// The port of the first `<label> http://127.0.0.1:<port>` line written so far.
-        func port(announcedAs label: String) -> Int? {
-            guard let range = text.range(of: label + " http://127.0.0.1:") else { return nil }
-            guard let port = Int(text[range.upperBound...].prefix(while: \.isNumber)), port > 0 else { return nil }
-            return port
-        }
     }
 
     /// The executable next to the test bundle (`swift build` puts both in one folder).
@@ -138,7 +132,7 @@ final class ServerProcess: @unchecked Sendable {
     func port(announcedAs label: String) async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
             let result: Result<Int, any Error>? = transcript.withLockedValue { state in
-                if let port = state.port(announcedAs: label) { return .success(port) }
+                if let port = announcedPort(label, in: state.text) { return .success(port) }
                 if state.finished { return .failure(ServerProcessError.exited(state.text)) }
                 state.waiters.append((label, continuation))
                 return nil
@@ -164,7 +158,7 @@ final class ServerProcess: @unchecked Sendable {
                     var answered: [(CheckedContinuation<Int, any Error>, Result<Int, any Error>)] = []
                     var waiting: [(label: String, continuation: CheckedContinuation<Int, any Error>)] = []
                     for waiter in state.waiters {
-                        if let port = state.port(announcedAs: waiter.label) {
+                        if let port = announcedPort(waiter.label, in: state.text) {
                             answered.append((waiter.continuation, .success(port)))
                         } else if state.finished {
                             answered.append((waiter.continuation, .failure(ServerProcessError.exited(state.text))))
