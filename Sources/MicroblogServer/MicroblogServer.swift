@@ -12,7 +12,7 @@ struct MicroblogServer: AsyncParsableCommand {
         abstract: "Serves the microblog.",
         discussion: """
             Settings come from the environment and an optional .env file in the working directory (SECRET_KEY, \
-            DATABASE_URL, MAIL_SERVER, ADMINS, LOG_DIR, METRICS_PORT, ...: see README.md). The options below win \
+            DATABASE_URL, MAIL_SERVER, ADMINS, LOG_DIR, METRICS_PORT, ...: see docs/configuration.md). The options below win \
             over them. With nothing set, it serves ./app.db on http://127.0.0.1:8080.
             """,
         version: MicroblogVersion.current

@@ -1,7 +1,7 @@
 /// Turns a page template into Swift: a `render(into:)` method on its page model that writes into an `HTMLWriter`,
 /// with partials and the parent layout inlined and every name resolved when the page is compiled.
 ///
-/// Names (the README's scoping rule): outside any section a name is a member of the page model; inside a section,
+/// Names (the scoping rule of docs/templates.md): outside any section a name is a member of the page model; inside a section,
 /// a bare name is a member of the section's element, `.` is the element itself, and a dotted name is a path from
 /// the page model. Sections and values are emitted as calls whose overloads admit only the kinds a template may use
 /// (see `TemplateSections.swift`), so a missing field or a section over the wrong kind fails the Swift type check,
