@@ -17,15 +17,45 @@ struct PublicOrigin: Sendable, Equatable {
         self.init(scheme: scheme, host: host, port: components.port)
     }
 
-    /// The origin of a request that reached the site with `authority` (`host[:port]`, a `Host` value) over `scheme`.
+    /// The origin of a request that reached the site with `authority` (`host[:port]`, `[v6]:port`, a `Host` value)
+    /// over `scheme`. Read by hand, not through `URLComponents`: every request's `Host` passes here.
     init?(scheme: String, authority: String) {
-        self.init(url: scheme + "://" + authority)
+        var host = Substring(authority)
+        var port: Int?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let rest = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let given = Int(rest.dropFirst()), (0...65535).contains(given) else { return nil }
+                port = given
+            }
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let given = Int(host[host.index(after: colon)...]), (0...65535).contains(given) else { return nil }
+            port = given
+            host = host[..<colon]
+        }
+        guard !host.isEmpty, host.utf8.allSatisfy(Self.isHostByte) else { return nil }
+        self.init(scheme: scheme, host: String(host), port: port)
     }
 
     init(scheme: String, host: String, port: Int?) {
         self.scheme = scheme
-        self.host = host.lowercased()
+        // `[::1]` and `::1` are one host, however a parser spelled it.
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        self.host = bare.lowercased()
         self.port = port ?? (scheme == "https" ? 443 : 80)
+    }
+
+    /// A byte a host name or an IP address literal may hold.
+    private static func isHostByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "%"):
+            true
+        default:
+            false
+        }
     }
 }
 

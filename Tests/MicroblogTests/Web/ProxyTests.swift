@@ -48,6 +48,17 @@ struct ProxyTests {
         #expect(withGarbage.clientAddress == "127.0.0.1" && withGarbage.asked?.scheme == "http", "unparsable values are ignored")
     }
 
+    @Test("A Host value is read as a browser's Origin is: host and port, IPv6 in brackets; nonsense is no origin")
+    func authorities() {
+        #expect(PublicOrigin(scheme: "http", authority: "127.0.0.1:8080") == PublicOrigin(url: "http://127.0.0.1:8080"))
+        #expect(PublicOrigin(scheme: "https", authority: "Site.Example") == PublicOrigin(url: "https://site.example:443"))
+        #expect(PublicOrigin(scheme: "http", authority: "[::1]:8080") == PublicOrigin(url: "http://[::1]:8080"))
+        #expect(PublicOrigin(scheme: "http", authority: "[::1]")?.host == "::1")
+        for bad in ["", ":80", "host:port", "host:99999", "[::1", "a b", "evil.example/path", "[::1]x"] {
+            #expect(PublicOrigin(scheme: "http", authority: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test("ALLOWED_HOSTS: names, a domain and its subdomains, any; the defaults")
     func allowedHosts() {
         let hosts = AllowedHosts(patterns: ["site.example", ".example.org"])
