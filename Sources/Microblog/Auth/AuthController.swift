@@ -56,7 +56,15 @@ struct AuthController: Sendable {
         }
         // Verify. A failure stays counted: that is the whole settlement of a failed attempt.
         let user = try await database.user(usernameKey: accountKey)
-        guard try await passwords.verify(fields.password, hash: user?.passwordHash), let user, let userID = user.id else {
+        let verified: Bool
+        do {
+            verified = try await passwords.verify(fields.password, hash: user?.passwordHash)
+        } catch let shed as PasswordWorkShed {
+            // Shed before the password was checked: the attempt goes back to every subject.
+            try await throttle.giveBack(subjects)
+            throw shed
+        }
+        guard verified, let user, let userID = user.id else {
             context.logger.info("Failed login")
             return try renderLogin(
                 request: request,
