@@ -52,6 +52,9 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var metricsHost: String
     /// How long `GET /healthz` waits for the store's answer before it says 503 (`HEALTH_CHECK_TIMEOUT`, seconds, 1).
     public var healthCheckTimeout: Duration
+    /// How long a graceful shutdown (SIGTERM, SIGINT) may take before what still runs is cancelled
+    /// (`SHUTDOWN_TIMEOUT`, seconds, 10).
+    public var shutdownTimeout: Duration
     /// Login attempts per account, client network and device, and registrations per client network
     /// (`LOGIN_ATTEMPTS_PER_ACCOUNT` 5, `LOGIN_ATTEMPTS_PER_CLIENT` 50, `LOGIN_ATTEMPTS_PER_DEVICE` 10 in 15 minutes;
     /// `REGISTRATIONS_PER_HOUR` 10).
@@ -108,6 +111,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         metricsPort: Int? = nil,
         metricsHost: String = "127.0.0.1",
         healthCheckTimeout: Duration = .seconds(1),
+        shutdownTimeout: Duration = .seconds(10),
         loginThrottle: LoginThrottle.Policy = LoginThrottle.Policy(),
         passwordWork: PasswordWork.Budget = .default(threads: System.coreCount),
         trustedProxies: TrustedProxies = .none,
@@ -120,6 +124,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         self.passwordWork = passwordWork
         self.loginThrottle = loginThrottle
         self.healthCheckTimeout = healthCheckTimeout
+        self.shutdownTimeout = shutdownTimeout
         self.log = log
         self.mail = mail
         self.metricsPort = metricsPort
@@ -278,6 +283,7 @@ extension AppConfiguration {
             metricsPort: reader.string(forKey: "METRICS_PORT") == nil ? nil : try int("METRICS_PORT", 0, 0...65535),
             metricsHost: reader.string(forKey: "METRICS_HOST") ?? "127.0.0.1",
             healthCheckTimeout: .seconds(try int("HEALTH_CHECK_TIMEOUT", 1, 1...60)),
+            shutdownTimeout: .seconds(try int("SHUTDOWN_TIMEOUT", 10, 1...3600)),
             loginThrottle: LoginThrottle.Policy(
                 allowedFailures: try int("LOGIN_ATTEMPTS_PER_ACCOUNT", 5, 1...1_000_000),
                 allowedClientFailures: try int("LOGIN_ATTEMPTS_PER_CLIENT", 50, 1...1_000_000),

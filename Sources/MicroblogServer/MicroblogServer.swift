@@ -53,7 +53,7 @@ struct MicroblogServer: AsyncParsableCommand {
                 logger.warning("Debug mode is ON: detailed error pages, no error mail. Never use it in production.")
             }
             let app = try await buildApplication(configuration: configuration, dependencies: dependencies)
-            try await app.runService()
+            try await serve(app, shutdownTimeout: configuration.shutdownTimeout, logger: logger)
         } catch {
             logger.critical("Microblog cannot start: \(error)")
             FileHandle.standardError.write(Data("microblog: cannot start: \(error)\n".utf8))

@@ -71,11 +71,16 @@ struct ClientOrigin: Sendable, Equatable {
     var clientAddress: String?
     /// The origin the browser addressed; nil when the request names no host.
     var asked: PublicOrigin?
+    /// Whether `asked` names the host the browser sent: a direct request's `Host`, or the host a trusted proxy
+    /// forwarded. A trusted proxy that forwards none passes a `Host` of its own choosing (nginx's default is the
+    /// upstream's name) after matching the browser's host itself.
+    var hostIsBrowsers = true
 
     static func of(peer: String?, head: HTTPRequest, trusted: TrustedProxies) -> ClientOrigin {
         var client = peer
         var scheme = "http"
         var authority = head.authority
+        var hostIsBrowsers = true
         if let peer, trusted.trusts(peer) {
             let forwarded = ForwardedHeaders(head.headerFields)
             if let chain = forwarded.chain, !chain.isEmpty {
@@ -83,9 +88,13 @@ struct ClientOrigin: Sendable, Equatable {
                 client = chain.last { !trusted.trusts($0) } ?? chain.first
             }
             if let proto = forwarded.proto?.lowercased(), proto == "http" || proto == "https" { scheme = proto }
-            if let host = forwarded.host { authority = host }
+            if let host = forwarded.host { authority = host } else { hostIsBrowsers = false }
         }
-        return ClientOrigin(clientAddress: client, asked: authority.flatMap { PublicOrigin(scheme: scheme, authority: $0) })
+        return ClientOrigin(
+            clientAddress: client,
+            asked: authority.flatMap { PublicOrigin(scheme: scheme, authority: $0) },
+            hostIsBrowsers: hostIsBrowsers
+        )
     }
 }
 
@@ -150,6 +159,8 @@ struct ForwardedHeaders {
 /// Sets the request's client address and public origin (``ClientOrigin``; a configured `PUBLIC_URL` names the
 /// origin outright), and refuses a `Host` the site does not serve (`ALLOWED_HOSTS`) with a 400 page before anything
 /// else reads the request: a page of another site's name that points at this server (DNS rebinding) gets nothing.
+/// Behind a trusted proxy that forwards no host, the proxy has chosen the site by its name already, and the `Host`
+/// it passes on is not checked.
 struct ClientOriginMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let trusted: TrustedProxies
@@ -161,7 +172,7 @@ struct ClientOriginMiddleware: RouterMiddleware {
         let client = ClientOrigin.of(peer: context.peerAddress, head: request.head, trusted: trusted)
         context.remoteAddress = client.clientAddress
         context.publicOrigin = publicURL ?? client.asked
-        if let host = client.asked?.host, !allowedHosts.allows(host) {
+        if client.hostIsBrowsers, let host = client.asked?.host, !allowedHosts.allows(host) {
             context.logger.debug("Host refused", metadata: ["host": .string(String(host.prefix(100)))])
             throw PageError.badRequest
         }

@@ -16,19 +16,24 @@ final class ServerProcess: @unchecked Sendable {
     private let output = Pipe()
     private let transcript = NIOLockedValueBox(Transcript())
 
-    /// What the server has written so far (its last `Transcript.limit` characters), and who waits for a port it
-    /// announces.
+    /// What the server has written so far (its last `Transcript.limit` characters), and who waits for something in
+    /// it: each waiter's `find` reads the text and returns its answer once there is one.
     private struct Transcript {
         static let limit = 64 * 1024
         var text = ""
         var finished = false
-        var waiters: [(label: String, continuation: CheckedContinuation<Int, any Error>)] = []
+        var waiters: [Waiter] = []
 
         mutating func append(_ chunk: String) {
             text += chunk
             if text.count > Self.limit { text = String(text.suffix(Self.limit)) }
         }
 
+    }
+
+    private struct Waiter {
+        let find: @Sendable (_ text: String, _ finished: Bool) -> Int?
+        let continuation: CheckedContinuation<Int, any Error>
     }
 
     /// The executable next to the test bundle (`swift build` puts both in one folder).
@@ -130,11 +135,28 @@ final class ServerProcess: @unchecked Sendable {
     /// The port of the server's `<label> http://127.0.0.1:<port>` line (e.g. "Metrics listening on"), once written.
     /// - Throws: ``ServerProcessError/exited(_:)`` when the server ends without writing it.
     func port(announcedAs label: String) async throws -> Int {
+        try await wait { text, _ in announcedPort(label, in: text) }
+    }
+
+    /// Returns once the server has written `line` (anywhere in what it wrote, within its last 64 KiB).
+    /// - Throws: ``ServerProcessError/exited(_:)`` when the server ends without writing it.
+    func waitForOutput(_ line: String) async throws {
+        _ = try await wait { text, _ in text.contains(line) ? 0 : nil }
+    }
+
+    /// Returns once the server has closed its output: it has exited.
+    func waitForExit() async throws {
+        _ = try await wait { _, finished in finished ? 0 : nil }
+        process.waitUntilExit()
+    }
+
+    /// Returns `find`'s first answer, read from the transcript now and whenever more arrives.
+    private func wait(for find: @escaping @Sendable (_ text: String, _ finished: Bool) -> Int?) async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
             let result: Result<Int, any Error>? = transcript.withLockedValue { state in
-                if let port = announcedPort(label, in: state.text) { return .success(port) }
+                if let answer = find(state.text, state.finished) { return .success(answer) }
                 if state.finished { return .failure(ServerProcessError.exited(state.text)) }
-                state.waiters.append((label, continuation))
+                state.waiters.append(Waiter(find: find, continuation: continuation))
                 return nil
             }
             if let result { continuation.resume(with: result) }
@@ -142,7 +164,7 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Reads the server's output, on a thread of its own, until the end, keeping it and answering the waiters of
-    /// ``port(announcedAs:)``; so the server never blocks on a full pipe.
+    /// the waits; so the server never blocks on a full pipe.
     private func readOutput() {
         let handle = output.fileHandleForReading
         let transcript = transcript
@@ -156,10 +178,10 @@ final class ServerProcess: @unchecked Sendable {
                         state.append(String(decoding: data, as: UTF8.self))
                     }
                     var answered: [(CheckedContinuation<Int, any Error>, Result<Int, any Error>)] = []
-                    var waiting: [(label: String, continuation: CheckedContinuation<Int, any Error>)] = []
+                    var waiting: [Waiter] = []
                     for waiter in state.waiters {
-                        if let port = announcedPort(waiter.label, in: state.text) {
-                            answered.append((waiter.continuation, .success(port)))
+                        if let answer = waiter.find(state.text, state.finished) {
+                            answered.append((waiter.continuation, .success(answer)))
                         } else if state.finished {
                             answered.append((waiter.continuation, .failure(ServerProcessError.exited(state.text))))
                         } else {

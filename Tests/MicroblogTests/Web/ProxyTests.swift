@@ -41,6 +41,12 @@ struct ProxyTests {
         #expect(ClientOrigin.of(peer: "10.0.0.1", head: rfc7239, trusted: proxies).clientAddress == "2001:db8:cafe::17")
         #expect(ClientOrigin.of(peer: "10.0.0.1", head: rfc7239, trusted: proxies).asked?.scheme == "https")
 
+        #expect(behind.hostIsBrowsers && direct.hostIsBrowsers)
+        // nginx's defaults: no forwarded host, and a Host naming the upstream; the proxy matched the browser's host.
+        let upstreamHost = Self.head([.xForwardedFor: "198.51.100.9"], authority: "microblog")
+        #expect(!ClientOrigin.of(peer: "127.0.0.1", head: upstreamHost, trusted: proxies).hostIsBrowsers)
+        #expect(ClientOrigin.of(peer: "192.0.2.50", head: upstreamHost, trusted: proxies).hostIsBrowsers)
+
         let onlyProxies = Self.head([.xForwardedFor: "10.0.0.5, 10.0.0.6"])
         #expect(ClientOrigin.of(peer: "127.0.0.1", head: onlyProxies, trusted: proxies).clientAddress == "10.0.0.5")
         let garbage = Self.head([.xForwardedFor: "unknown, not-an-address", .xForwardedProto: "gopher"])
