@@ -1,6 +1,6 @@
 """The site in a real browser: headless Chromium, driven through Selenium and Debian's chromedriver.
 
-Usage: browser_check.py BASE_URL [--user-data-dir DIR] [--report FILE]
+Usage: browser_check.py BASE_URL [--user-data-dir DIR] [--report FILE] [--secure]
 
 Registers a user through the form, logs in through the form (with "Remember Me"), posts messages full of
 HTML/JS payloads, edits the profile with about-me texts full of payloads (first with an invalid username, so
@@ -24,6 +24,9 @@ logs out with the nav bar's Logout button. After every page it checks:
     mentioning a Content Security Policy or "Refused to", fails the check.
 
 Finally, after logout, /index must send the browser to /login (the remember-me cookie is revoked too).
+
+With --secure (an https BASE_URL behind a proxy with a certificate made for the test run, which the browser accepts
+without checking), every page also checks that every cookie the browser holds is Secure.
 
 Before the flow, two canaries prove the checks can fail: on a page without CSP a payload does run (and sets
 `window.__pwned`), and on the site's /register page an injected inline script is blocked and its CSP report
@@ -104,6 +107,8 @@ class Site:
         self.base = base.rstrip("/")
         self.favicon_failure = f"{self.base}/favicon.ico - Failed to load resource: the server responded with a status of 404 (Not Found)"
         self.avatar_failures = 0
+        self.secure = False
+        self.cookies_seen = set()
 
     def wait(self, condition, what):
         try:
@@ -196,6 +201,11 @@ class Site:
         if markup:
             fail(f"{label} ({path}): a payload became markup: {markup!r}")
         self.check_console(f"{label} ({path})")
+        if self.secure:
+            plain = [cookie["name"] for cookie in self.driver.get_cookies() if not cookie.get("secure")]
+            if plain:
+                fail(f"{label} ({path}): cookies without Secure on an https site: {plain!r}")
+            self.cookies_seen.update(cookie["name"] for cookie in self.driver.get_cookies())
 
     def check_console(self, label):
         problems = []
@@ -352,7 +362,7 @@ def check_editor(site, username, about_me, label):
         fail(f"{label}: the form holds {values!r}, expected [{username!r}, {about_me!r}, 1 textarea]")
 
 
-def make_driver(user_data_dir):
+def make_driver(user_data_dir, secure):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     chromedriver = shutil.which("chromedriver")
     if not chromium or not chromedriver:
@@ -376,9 +386,10 @@ def make_driver(user_data_dir):
         "--disable-component-update",
         "--disable-sync",
         # No network: every name but the site's address resolves to nothing (Gravatar included).
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
     ]:
         options.add_argument(argument)
+    options.accept_insecure_certs = secure
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.unhandled_prompt_behavior = "ignore"  # a payload's dialog stays open for check_no_dialog to see
     os.environ["SE_OFFLINE"] = "true"
@@ -392,6 +403,7 @@ def main():
     parser.add_argument("base_url")
     parser.add_argument("--user-data-dir", help="Chromium's profile folder (default: a fresh temporary one)")
     parser.add_argument("--report", help="write what was submitted, as JSON, to this file")
+    parser.add_argument("--secure", action="store_true", help="an https site: every cookie must be Secure")
     args = parser.parse_args()
 
     def deadline(signum, frame):
@@ -406,10 +418,13 @@ def main():
     username = "browser_" + uuid.uuid4().hex[:8]
     driver = None
     try:
-        driver = make_driver(user_data_dir)
+        driver = make_driver(user_data_dir, args.secure)
         site = Site(driver, args.base_url)
+        site.secure = args.secure
         canaries(site)
         flow(site, username)
+        if args.secure and not {"session", "remember_token"} <= site.cookies_seen:
+            fail(f"the Secure check saw only the cookies {sorted(site.cookies_seen)!r}: no session or remember-me cookie")
         print(f"OK: {username} registered, logged in, posted {len(POSTS)} payload posts, saved {len(ABOUT_ME)} payload about-me texts, "
               f"logged out; no payload ran, no CSP report; {site.avatar_failures} offline Gravatar loads ignored")
         if args.report:

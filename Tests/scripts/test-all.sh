@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need (SQLite headers, OpenSSL for
 # the test certificates, Debian's PostgreSQL server for the second backend, headless Chromium and its driver for
-# the browser test, the real SMTP server aiosmtpd and Selenium in a virtualenv, spin and gcc for the model check),
+# the browser test, nginx and wrk for the deployment test, the real SMTP server aiosmtpd and Selenium in a virtualenv, spin and gcc for the model check),
 # checks that nothing in the library traps on outside data (Tests/scripts/check-traps.py) and the registry's
 # protocol model (Tests/scripts/model-check.sh), starts a throwaway PostgreSQL
 # cluster on a free loopback port (stopped and deleted at exit), runs `swift test` against both backends and
@@ -19,6 +19,9 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# The deployment test runs deploy/nginx-microblog.conf in Debian's nginx, under load from wrk.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   apt-get update -qq

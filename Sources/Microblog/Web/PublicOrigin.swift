@@ -171,6 +171,8 @@ struct ClientOriginMiddleware: RouterMiddleware {
         var context = context
         let client = ClientOrigin.of(peer: context.peerAddress, head: request.head, trusted: trusted)
         context.remoteAddress = client.clientAddress
+        // Every line logged for the request names its client (the visitor, not the proxy).
+        if let address = client.clientAddress { context.logger[metadataKey: "client"] = .string(address) }
         context.publicOrigin = publicURL ?? client.asked
         if client.hostIsBrowsers, let host = client.asked?.host, !allowedHosts.allows(host) {
             context.logger.debug("Host refused", metadata: ["host": .string(String(host.prefix(100)))])

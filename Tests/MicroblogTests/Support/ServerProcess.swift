@@ -6,8 +6,10 @@ import Glibc
 import Darwin
 #endif
 
-/// The real `microblog` executable, started as a separate process on an ephemeral port: for tests where two
-/// server processes share one database file, or where a server is killed mid-request and restarted.
+/// The real `microblog` executable, started as a separate process on an ephemeral port (or the port its
+/// environment names): for tests where two server processes share one database file, or where a server is killed
+/// mid-request and restarted. ``startPeer(_:arguments:workingDirectory:readyWhen:)`` starts another server (nginx)
+/// the same way.
 final class ServerProcess: @unchecked Sendable {
     // @unchecked: `process` and `port` are set once in `start` before the object is shared, then only read;
     // the output is behind its lock.
@@ -32,6 +34,7 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     private struct Waiter {
+        let id: UUID
         let find: @Sendable (_ text: String, _ finished: Bool) -> Int?
         let continuation: CheckedContinuation<Int, any Error>
     }
@@ -47,7 +50,8 @@ final class ServerProcess: @unchecked Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    /// Starts the server with `environment` (plus PORT=0) and returns once it has said which port it listens on.
+    /// Starts the server with `environment` (PORT=0 unless it names a port) and returns once it has said which port
+    /// it listens on.
     /// - Parameter unprivilegedUser: run as this user id (and group id) instead, through `setpriv`, so that file
     ///   permissions apply (the tests run as root). When that user cannot reach the built executable (a clone in a
     ///   private folder), the executable (and any resource bundles) is copied into `workingDirectory/bin` first.
@@ -92,12 +96,33 @@ final class ServerProcess: @unchecked Sendable {
         server.process.executableURL = executable
         server.process.arguments = arguments
         server.process.currentDirectoryURL = workingDirectory
-        server.process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["PORT": "0"]) { $1 }) { $1 }
+        server.process.environment = ProcessInfo.processInfo.environment.merging(["PORT": "0"].merging(environment) { $1 }) { $1 }
         server.process.standardOutput = server.output
         server.process.standardError = server.output
         try server.process.run()
         server.readOutput()
         server.port = try await server.port(announcedAs: "Microblog listening on")
+        return server
+    }
+
+    /// Starts `executable` (a peer the tests run beside the site, such as nginx) and returns once it has written
+    /// `readyLine`; its ``port`` stays 0.
+    /// - Throws: ``ServerProcessError/exited(_:)`` with everything it wrote, if it exits first.
+    static func startPeer(
+        _ executable: URL,
+        arguments: [String],
+        workingDirectory: URL,
+        readyWhen readyLine: String
+    ) async throws -> ServerProcess {
+        let server = ServerProcess()
+        server.process.executableURL = executable
+        server.process.arguments = arguments
+        server.process.currentDirectoryURL = workingDirectory
+        server.process.standardOutput = server.output
+        server.process.standardError = server.output
+        try server.process.run()
+        server.readOutput()
+        try await server.waitForOutput(readyLine)
         return server
     }
 
@@ -150,16 +175,27 @@ final class ServerProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// Returns `find`'s first answer, read from the transcript now and whenever more arrives.
+    /// Returns `find`'s first answer, read from the transcript now and whenever more arrives; throws
+    /// `CancellationError` when the waiting task is cancelled (a test's time limit).
     private func wait(for find: @escaping @Sendable (_ text: String, _ finished: Bool) -> Int?) async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let result: Result<Int, any Error>? = transcript.withLockedValue { state in
-                if let answer = find(state.text, state.finished) { return .success(answer) }
-                if state.finished { return .failure(ServerProcessError.exited(state.text)) }
-                state.waiters.append(Waiter(find: find, continuation: continuation))
-                return nil
+        let id = UUID()
+        let transcript = transcript
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let result: Result<Int, any Error>? = transcript.withLockedValue { state in
+                    if let answer = find(state.text, state.finished) { return .success(answer) }
+                    if state.finished { return .failure(ServerProcessError.exited(state.text)) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.waiters.append(Waiter(id: id, find: find, continuation: continuation))
+                    return nil
+                }
+                if let result { continuation.resume(with: result) }
             }
-            if let result { continuation.resume(with: result) }
+        } onCancel: {
+            let waiter = transcript.withLockedValue { state in
+                state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
         }
     }
 
