@@ -5,7 +5,7 @@ import NIOCore
 import Testing
 @testable import Microblog
 
-/// The deployment `docs/deploying.md` describes, run for real: Debian's nginx from `deploy/nginx-microblog.conf`
+/// The deployment the README's "Deploying" describes, run for real: Debian's nginx from `deploy/nginx-microblog.conf`
 /// (TLS with a certificate openssl makes for the run) in front of two instances of the real executable on one
 /// PostgreSQL database, configured as the docs say (`TRUSTED_PROXIES`, `PUBLIC_URL`).
 @Suite("Deployed behind nginx", .serialized, .timeLimit(.minutes(5)))
@@ -26,8 +26,9 @@ struct DeploymentTests {
             self.instances = instances
         }
 
-        /// Starts both instances (with `settings` added to the docs' configuration), then nginx.
-        static func start(_ settings: [String: String] = [:]) async throws -> Deployment {
+        /// Starts the instances (with `settings` added to the docs' configuration) on nginx's upstream ports, the last
+        /// `instanceCount` of the two, then nginx.
+        static func start(_ settings: [String: String] = [:], instanceCount: Int = 2) async throws -> Deployment {
             let env = try await TestEnvironment(.postgres)
             let ports = try unusedPorts(4)
             let (https, redirect, upstreams) = (ports[0], ports[1], Array(ports[2...]))
@@ -39,7 +40,7 @@ struct DeploymentTests {
                 "LOG_MAX_BYTES": "1048576",
             ].merging(settings) { $1 }) { $1 }
             var instances: [ServerProcess] = []
-            for port in upstreams {
+            for port in upstreams.suffix(instanceCount) {
                 instances.append(try await Self.startInstance(port: port, environment: environment, env: env))
             }
             let nginx = try await Nginx.start(port: https, redirectPort: redirect, upstreams: upstreams)
@@ -150,6 +151,28 @@ struct DeploymentTests {
         #expect(Set(stored) == Set(report.posts), "the posts the browser typed, stored through either instance")
     }
 
+    @Test("A post whose connection closes unanswered (an instance closing an idle connection as nginx sends on it) is retried on the other instance, once")
+    func unansweredPostIsRetried() async throws {
+        let site = try await Deployment.start(instanceCount: 1)
+        defer { site.stop() }
+        let closing = try await UnansweringServer.start(port: site.upstreams[0])
+        let author = try site.visitor()
+        try await author.signUp("author")
+        let token = try await author.csrfToken(from: "/index")
+        // Posts only: nginx takes the two upstreams in turn, so every other one goes to the closing listener first.
+        for number in 1...6 {
+            let fields = [(FormFields.csrfTokenName, token), ("post", "retried-\(number)"), ("submit", "Submit")]
+            let page = try await author.send(
+                "/index", method: .post, headers: [.contentType: FormEncoding.contentType, .origin: site.nginx.origin],
+                body: ByteBuffer(string: FormEncoding.encode(fields))
+            )
+            #expect(page.status == .found && page.location == "/index", "post \(number): \(page.status)")
+        }
+        await closing.stop()
+        let stored = try await Self.postBodies(of: "author", in: site.env).filter { $0.hasPrefix("retried-") }
+        #expect(stored.sorted() == (1...6).map { "retried-\($0)" }, "each post stored once: \(stored)")
+    }
+
     @Test("Rolling restart under wrk through nginx: each instance in turn stops on SIGTERM and starts again; 0 failed requests, every acknowledged post stored once")
     func rollingRestart() async throws {
         let site = try await Deployment.start()
@@ -162,21 +185,21 @@ struct DeploymentTests {
             url: site.nginx.origin + "/index", cookie: "session=\(session)", csrfToken: token, origin: site.nginx.origin,
             prefix: "rolling", directory: site.env.directory
         )
-        // Both instances serve the load before the first one stops.
-        for instance in site.instances { try await instance.waitForOutput("hb.request.path=/index") }
+        // Both instances serve the load (100 requests each) before the first one stops.
+        for instance in site.instances { try await instance.waitForOutput("hb.request.path=/index", occurrences: 100) }
         var figures: [String] = []
         for index in site.instances.indices {
             let before = site.nginx.requestsServed()
             let stopped = try await site.restart(index)
             #expect(stopped.process.terminationStatus == 0, "\(stopped.outputText.suffix(1000))")
-            // Back in nginx's rotation: the new process serves the load.
-            try await site.instances[index].waitForOutput("hb.request.path=/index")
+            // Back in nginx's rotation: the new process has served 100 requests of the load.
+            try await site.instances[index].waitForOutput("hb.request.path=/index", occurrences: 100)
             let drain = stopped.outputText.components(separatedBy: "Microblog stopped ").last.map { String($0.prefix(while: \.isNumber)) } ?? "?"
-            figures.append("instance \(index + 1): drained in \(drain) ms, \(site.nginx.requestsServed() - before) requests while it restarted")
+            figures.append("instance \(index + 1): drained in \(drain) ms, \(site.nginx.requestsServed() - before) requests from its SIGTERM until it had served 100")
         }
         let result = try await load.stop()
         print("rolling restart: \(figures.joined(separator: "; ")); \(result.line)")
-        #expect(result.failures == 0, "\(result.line)")
+        #expect(result.failures == 0, "\(result.line)\nnginx: \(site.nginx.process.outputText.suffix(3000))")
         #expect(result.acknowledged > 0, "\(result.line)")
 
         // wrk numbers its posts 2, 4, 6, ... in the order it sends them, and stops with up to one request in flight on

@@ -163,10 +163,11 @@ final class ServerProcess: @unchecked Sendable {
         try await wait { text, _ in announcedPort(label, in: text) }
     }
 
-    /// Returns once the server has written `line` (anywhere in what it wrote, within its last 64 KiB).
+    /// Returns once the server has written `line` (anywhere in what it wrote, within its last 64 KiB) `occurrences`
+    /// times.
     /// - Throws: ``ServerProcessError/exited(_:)`` when the server ends without writing it.
-    func waitForOutput(_ line: String) async throws {
-        _ = try await wait { text, _ in text.contains(line) ? 0 : nil }
+    func waitForOutput(_ line: String, occurrences: Int = 1) async throws {
+        _ = try await wait { text, _ in text.components(separatedBy: line).count > occurrences ? 0 : nil }
     }
 
     /// Returns once the server has closed its output: it has exited.
