@@ -244,8 +244,9 @@ struct RenderFixture: Sendable {
         defer { folder.remove() }
         let database = try SQLiteStore.openFile(atPath: folder.path + "/render.db")
         try await PageUser.seed(database, posts: posts)
-        let feed = try await database.posts(byAuthor: nil, page: 1, perPage: posts)
-        guard let (user, ownPosts) = try await database.userPage(usernameKey: IdentityKey(PageUser.username), page: 1, perPage: posts)
+        let feed = try await database.newestPosts(perPage: posts)
+        guard let (user, found) = try await database.userPage(usernameKey: IdentityKey(PageUser.username), at: .newest, perPage: posts),
+              let ownPosts = found
         else { throw FixtureError.unexpected("\(PageUser.username) has no profile page") }
         let profilePath = "/user/\(PageUser.username)"
         func layout(title: String) -> LayoutModel {

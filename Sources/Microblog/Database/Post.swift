@@ -36,10 +36,22 @@ public struct PostWithAuthor: Sendable, Equatable {
     }
 }
 
-/// One page of a longer list, newest first.
+/// One page of a feed, newest first, and where the pages beside it start.
 public struct Page<Item: Sendable>: Sendable {
     public var items: [Item]
-    public var number: Int
-    public var hasNewer: Bool
-    public var hasOlder: Bool
+    /// The page of newer posts ("Newer posts"); nil on the newest page.
+    public var newer: PagePosition?
+    /// The page of older posts ("Older posts"); nil on the oldest page.
+    public var older: PagePosition?
+}
+
+/// Where a page of a feed starts, as a key the store seeks to in its index (keyset paging): a page costs the same at
+/// any depth. Posts are ordered by `(timestamp, id)`, newest first.
+public enum PagePosition: Sendable, Hashable {
+    /// The newest posts.
+    case newest
+    /// The posts just older than the post with this id.
+    case olderThan(postID: Int64)
+    /// The posts just newer than the post with this id.
+    case newerThan(postID: Int64)
 }

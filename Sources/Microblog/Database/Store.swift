@@ -42,12 +42,18 @@ public protocol Store: Sendable {
     /// Adds a post by `authorID` and marks the author as seen, in one transaction.
     func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError)
 
-    /// Posts of everyone (`authorID` nil) or of one author, newest first, `perPage` at a time; `page` counts from 1.
-    func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>
+    /// Posts of everyone (`authorID` nil) or of one author, newest first, `perPage` of them from `position`, in one
+    /// statement that seeks the `(timestamp, id)` index; nil when `position` names a post that is not in this feed.
+    func posts(byAuthor authorID: Int64?, at position: PagePosition, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>?
 
-    /// What a profile page shows, in one statement: the user whose username normalises to `key` and page `page` of
-    /// their posts (as ``posts(byAuthor:page:perPage:)`` pages them); nil when no user has that name.
-    func userPage(usernameKey key: IdentityKey, page: Int, perPage: Int) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>)?
+    /// What a profile page shows, in one statement: the user whose username normalises to `key` and their posts at
+    /// `position` (as ``posts(byAuthor:at:perPage:)`` pages them, nil when `position` names a post not theirs); nil
+    /// when no user has that name.
+    func userPage(usernameKey key: IdentityKey, at position: PagePosition, perPage: Int) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>?)?
+
+    /// The id of the post `offset` places from the newest (0: the newest) of everyone or of one author; nil past the
+    /// last. For old `?page=N` links, whose page starts after it; `offset` is bounded by the caller.
+    func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64?
 
     // MARK: Remember-me tokens
 
@@ -102,17 +108,40 @@ public protocol Store: Sendable {
     func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError)
 }
 
-extension Page {
-    /// The rows to fetch for page `page` (counted from 1; anything lower is 1) of `perPage` items: one more than a
-    /// page, so that the extra row tells whether an older page exists.
-    static func window(page: Int, perPage: Int) -> (number: Int, limit: Int, offset: Int) {
-        let number = max(1, page)
-        return (number, perPage + 1, (number - 1) * perPage)
-    }
+/// What a keyset seek for a ``PagePosition`` compares and orders by, in SQL both engines read: the anchor post's id,
+/// the row-value comparison with the anchor's `(timestamp, id)`, and the direction of the index walk.
+struct KeysetSeek {
+    let anchor: Int64?
+    let comparison: String
+    let order: String
 
-    /// Page `number` made of the rows fetched for ``window(page:perPage:)``.
-    init(fetched: [Item], number: Int, perPage: Int) {
-        self.init(items: Array(fetched.prefix(perPage)), number: number, hasNewer: number > 1, hasOlder: fetched.count > perPage)
+    init(_ position: PagePosition) {
+        switch position {
+        case .newest: (anchor, comparison, order) = (nil, "<", "DESC")
+        case .olderThan(let id): (anchor, comparison, order) = (id, "<", "DESC")
+        case .newerThan(let id): (anchor, comparison, order) = (id, ">", "ASC")
+        }
+    }
+}
+
+extension Page where Item == PostWithAuthor {
+    /// The page at `position` made of the rows a store fetched for it: `perPage + 1` at most (the extra row says the
+    /// feed goes on in the direction fetched), newest first, or oldest first for ``PagePosition/newerThan(postID:)``.
+    init(fetched: [PostWithAuthor], at position: PagePosition, perPage: Int) {
+        let goesOn = fetched.count > perPage
+        switch position {
+        case .newest, .olderThan:
+            let items = Array(fetched.prefix(perPage))
+            let newer: PagePosition? = if case .newest = position { nil } else { items.first.map { .newerThan(postID: $0.id) } ?? .newest }
+            self.init(items: items, newer: newer, older: goesOn ? items.last.map { .olderThan(postID: $0.id) } : nil)
+        case .newerThan(let postID):
+            let items = Array(fetched.prefix(perPage).reversed())
+            self.init(
+                items: items,
+                newer: goesOn ? items.first.map { .newerThan(postID: $0.id) } : nil,
+                older: .olderThan(postID: items.last?.id ?? postID)
+            )
+        }
     }
 }
 
@@ -150,8 +179,13 @@ public struct HeldIdentityKeys: Sendable, Equatable {
 }
 
 extension Store {
-    /// Posts of everyone, newest first.
-    func posts(page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
-        try await posts(byAuthor: nil, page: page, perPage: perPage)
+    /// Posts of everyone, newest first, from `position`; nil when `position` names no post.
+    func posts(at position: PagePosition, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>? {
+        try await posts(byAuthor: nil, at: position, perPage: perPage)
+    }
+
+    /// The newest `perPage` posts of everyone or of one author.
+    func newestPosts(byAuthor authorID: Int64? = nil, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
+        try await posts(byAuthor: authorID, at: .newest, perPage: perPage) ?? Page(items: [], newer: nil, older: nil)
     }
 }

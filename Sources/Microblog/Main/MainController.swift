@@ -45,7 +45,14 @@ struct MainController: Sendable {
         post: String,
         errors: FormErrors
     ) async throws -> Response {
-        let page = try await database.posts(page: request.pageNumber, perPage: postsPerPage)
+        let position: PagePosition
+        switch try FeedQuery(request.uri.queryParameters) {
+        case .at(let at):
+            position = at
+        case .oldPage(let number):
+            return try await oldPageRedirect(number, basePath: "/index", authorID: nil)
+        }
+        guard let page = try await database.posts(at: position, perPage: postsPerPage) else { throw PageError.badRequest }
         let model = IndexPage(
             layout: LayoutModel(title: "Home", context: context),
             form: .init(post: FieldModel(value: post, errors: errors["post"])),
@@ -53,6 +60,13 @@ struct MainController: Sendable {
             pagination: PaginationModel(page: page, basePath: "/index")
         )
         return .page(model)
+    }
+
+    /// The answer to an old `?page=N` link: a redirect to the same page by cursor (the post before it), or to the
+    /// newest posts when the feed is shorter.
+    private func oldPageRedirect(_ number: Int, basePath: String, authorID: Int64?) async throws -> Response {
+        let last = try await database.postID(byAuthor: authorID, offset: (number - 1) * postsPerPage - 1)
+        return .redirect(to: last.map { PagePosition.olderThan(postID: $0).url(basePath) } ?? basePath)
     }
 
     // MARK: Profile
@@ -64,11 +78,17 @@ struct MainController: Sendable {
               let username = encoded.removingPercentEncoding,
               IdentityRules.usernameLength.contains(username.unicodeScalars.count),
               username.unicodeScalars.allSatisfy(IdentityRules.isUsernameScalar),
-              let (user, page) = try await database.userPage(
-                  usernameKey: IdentityKey(username), page: request.pageNumber, perPage: postsPerPage
+              let query = Optional(try FeedQuery(request.uri.queryParameters)),
+              let (user, found) = try await database.userPage(
+                  usernameKey: IdentityKey(username), at: query.position, perPage: postsPerPage
               ),
               let userID = user.id
         else { throw PageError.notFound }
+        if case .oldPage(let number) = query {
+            return try await oldPageRedirect(number, basePath: UserPath.of(user.username), authorID: userID)
+        }
+        // A cursor that is not one of this user's posts.
+        guard let page = found else { throw PageError.badRequest }
         let model = UserPage(
             layout: LayoutModel(title: user.username, context: context),
             profile: .init(user),
@@ -129,11 +149,62 @@ struct MainController: Sendable {
     }
 }
 
-extension Request {
-    /// `?page=N`, 1 when absent or not a positive number.
-    var pageNumber: Int {
-        guard let text = uri.queryParameters["page"], let page = Int(text), page >= 1, page <= 1_000_000 else { return 1 }
-        return page
+/// The page of a feed a request asks for.
+enum FeedQuery: Equatable {
+    /// `?older=<post id>`, `?newer=<post id>`, or neither: the newest posts.
+    case at(PagePosition)
+    /// An old `?page=N` link (N from 2 to ``maximumOldPage``): answered with a redirect to the same page by cursor.
+    case oldPage(Int)
+
+    /// The deepest `?page=N` still redirected: finding its first post walks `N * POSTS_PER_PAGE` index entries.
+    static let maximumOldPage = 50
+
+    /// Reads the query: a cursor that is not a positive post id, both cursors at once, or a page number past
+    /// ``maximumOldPage`` is a 400 page; a page number that is not a number, or 1, is the newest posts.
+    init(_ parameters: Parameters) throws(PageError) {
+        let older = parameters["older"]
+        let newer = parameters["newer"]
+        switch (older, newer) {
+        case (nil, nil):
+            guard let text = parameters["page"], let page = Int(text), page > 1 else {
+                self = .at(.newest)
+                return
+            }
+            guard page <= Self.maximumOldPage else { throw .badRequest }
+            self = .oldPage(page)
+        case (let older?, nil):
+            self = .at(.olderThan(postID: try Self.postID(older)))
+        case (nil, let newer?):
+            self = .at(.newerThan(postID: try Self.postID(newer)))
+        case (_?, _?):
+            throw .badRequest
+        }
+    }
+
+    /// A post id as a cursor carries it: 1 to 19 ASCII digits, a positive `Int64`.
+    private static func postID(_ text: Substring) throws(PageError) -> Int64 {
+        guard (1...19).contains(text.utf8.count), text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+              let id = Int64(text), id > 0
+        else { throw .badRequest }
+        return id
+    }
+}
+
+extension FeedQuery {
+    /// The position asked for; the newest posts for an old page link (which is redirected before it is read).
+    var position: PagePosition {
+        if case .at(let position) = self { position } else { .newest }
+    }
+}
+
+extension PagePosition {
+    /// The query of a link to this position of the feed at `basePath`.
+    func url(_ basePath: String) -> String {
+        switch self {
+        case .newest: basePath
+        case .olderThan(let id): "\(basePath)?older=\(id)"
+        case .newerThan(let id): "\(basePath)?newer=\(id)"
+        }
     }
 }
 

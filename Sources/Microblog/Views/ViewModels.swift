@@ -88,9 +88,9 @@ package struct PaginationModel: ViewModel {
     var olderURL: String?
 
     package init?(page: Page<PostWithAuthor>, basePath: String) {
-        guard page.hasNewer || page.hasOlder else { return nil }
-        newerURL = page.hasNewer ? "\(basePath)?page=\(page.number - 1)" : nil
-        olderURL = page.hasOlder ? "\(basePath)?page=\(page.number + 1)" : nil
+        guard page.newer != nil || page.older != nil else { return nil }
+        newerURL = page.newer?.url(basePath)
+        olderURL = page.older?.url(basePath)
     }
 }
 

@@ -42,8 +42,34 @@ struct StoreReadTests {
         }
     }
 
-    @Test("userPage(usernameKey:page:perPage:) is the user with a page of their posts, paged as posts(byAuthor:) pages them; nil for an unknown name", arguments: Backend.all)
-    func userPage(_ backend: Backend) async throws {
+    /// Follows a feed's Older links from its newest page to its last, then its Newer links back; returns the bodies
+    /// in the order the pages showed them, both ways (the walk back reassembled newest first).
+    static func walk(
+        _ fetch: (PagePosition) async throws -> Microblog.Page<PostWithAuthor>?
+    ) async throws -> (forward: [String], backward: [String]) {
+        var forward: [String] = []
+        var position = PagePosition.newest
+        var last: Microblog.Page<PostWithAuthor>?
+        for _ in 0..<100 {
+            let page = try #require(try await fetch(position))
+            forward += page.items.map(\.body)
+            last = page
+            guard let older = page.older else { break }
+            position = older
+        }
+        var backward: [[String]] = [try #require(last).items.map(\.body)]
+        var newer = last?.newer
+        for _ in 0..<100 {
+            guard let at = newer else { break }
+            let page = try #require(try await fetch(at))
+            backward.insert(page.items.map(\.body), at: 0)
+            newer = page.newer
+        }
+        return (forward, backward.flatMap { $0 })
+    }
+
+    @Test("Keyset paging: a feed and a profile walked by Older links and back by Newer show every post once (same instants included); posts added between loads shift nothing; a user without posts; a cursor of another feed or no post is nil", arguments: Backend.all)
+    func keysetPaging(_ backend: Backend) async throws {
         let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
         try await env.withStore { (database) async throws -> Void in
@@ -52,38 +78,53 @@ struct StoreReadTests {
             let bob = try await registry.register(username: "bob", email: "bob@example.com", passwordHash: "x")
             let carol = try await registry.register(username: "carol", email: "carol@example.com", passwordHash: "x")
             let start = Date(timeIntervalSince1970: 1_700_000_000)
-            // Two posts at the same instant: the later id is the newer.
-            for (n, offset) in [0, 10, 10, 20, 30].enumerated() {
+            // Runs of posts at the same instant, across page boundaries: the later id is the newer.
+            let aliceOffsets = [0, 10, 10, 10, 10, 20, 30]
+            for (n, offset) in aliceOffsets.enumerated() {
                 try await database.createPost(authorID: alice.id!, body: "alice \(n)", at: start + TimeInterval(offset))
             }
-            try await database.createPost(authorID: bob.id!, body: "bob", at: start + 15)
+            for n in 0..<3 { try await database.createPost(authorID: bob.id!, body: "bob \(n)", at: start + 10) }
+            let aliceNewestFirst = (0..<7).reversed().map { "alice \($0)" }
+            // bob's posts came after alice's at the same instant (10): newer than hers at 10, older than hers at 20.
+            let everyoneNewestFirst = ["alice 6", "alice 5", "bob 2", "bob 1", "bob 0", "alice 4", "alice 3", "alice 2", "alice 1", "alice 0"]
 
-            for number in 0...4 {
-                let page = try #require(try await database.userPage(usernameKey: IdentityKey("alice"), page: number, perPage: 2))
-                let expected = try await database.posts(byAuthor: alice.id!, page: number, perPage: 2)
-                #expect(page.user.id == alice.id, "page \(number)")
-                #expect(page.user.username == "Alice")
-                #expect(page.posts.items == expected.items, "page \(number)")
-                #expect(page.posts.items.allSatisfy { $0.authorName == "Alice" && $0.authorEmail == "alice@example.com" })
-                #expect(page.posts.number == expected.number)
-                #expect(page.posts.hasNewer == expected.hasNewer)
-                #expect(page.posts.hasOlder == expected.hasOlder, "page \(number)")
+            for perPage in [1, 2, 3, 10, 11] {
+                let feed = try await Self.walk { try await database.posts(at: $0, perPage: perPage) }
+                #expect(feed.forward == everyoneNewestFirst, "feed, \(perPage) a page")
+                #expect(feed.backward == everyoneNewestFirst, "feed back, \(perPage) a page")
+                let profile = try await Self.walk { try await database.userPage(usernameKey: IdentityKey("ALICE"), at: $0, perPage: perPage)?.posts }
+                #expect(profile.forward == aliceNewestFirst, "profile, \(perPage) a page")
+                #expect(profile.backward == aliceNewestFirst, "profile back, \(perPage) a page")
+                let byAuthor = try await Self.walk { try await database.posts(byAuthor: alice.id!, at: $0, perPage: perPage) }
+                #expect(byAuthor.forward == aliceNewestFirst)
             }
-            let first = try #require(try await database.userPage(usernameKey: IdentityKey("alice"), page: 1, perPage: 2))
-            #expect(first.posts.items.map(\.body) == ["alice 4", "alice 3"])
-            #expect(first.posts.hasOlder && !first.posts.hasNewer)
-            let second = try #require(try await database.userPage(usernameKey: IdentityKey("ALICE"), page: 2, perPage: 2))
-            #expect(second.posts.items.map(\.body) == ["alice 2", "alice 1"], "same instant: the later post first")
-            let last = try #require(try await database.userPage(usernameKey: IdentityKey("alice"), page: 3, perPage: 2))
-            #expect(last.posts.items.map(\.body) == ["alice 0"])
-            #expect(!last.posts.hasOlder && last.posts.hasNewer)
-            let past = try #require(try await database.userPage(usernameKey: IdentityKey("alice"), page: 9, perPage: 2))
-            #expect(past.posts.items.isEmpty && past.user.id == alice.id, "past the last page: the user, no posts")
 
-            let withoutPosts = try #require(try await database.userPage(usernameKey: IdentityKey("carol"), page: 1, perPage: 2))
-            #expect(withoutPosts.user.id == carol.id && withoutPosts.posts.items.isEmpty && !withoutPosts.posts.hasOlder)
-            #expect(try await database.userPage(usernameKey: IdentityKey("bob"), page: 1, perPage: 2)?.posts.items.map(\.body) == ["bob"])
-            #expect(try await database.userPage(usernameKey: IdentityKey("nobody"), page: 1, perPage: 2) == nil)
+            // A post added after the first page was read: the next page goes on where the first stopped.
+            let first = try #require(try await database.posts(at: .newest, perPage: 4))
+            try await database.createPost(authorID: bob.id!, body: "bob late", at: start + 40)
+            let firstOlder = try #require(first.older)
+            let second = try #require(try await database.posts(at: firstOlder, perPage: 4))
+            #expect((first.items + second.items).map(\.body) == Array(everyoneNewestFirst.prefix(8)))
+            let secondNewer = try #require(second.newer)
+            #expect(try await database.posts(at: secondNewer, perPage: 4)?.items.map(\.body) == first.items.map(\.body))
+
+            let withoutPosts = try #require(try await database.userPage(usernameKey: IdentityKey("carol"), at: .newest, perPage: 2))
+            #expect(withoutPosts.user.id == carol.id && withoutPosts.posts?.items.isEmpty == true)
+            #expect(withoutPosts.posts?.older == nil && withoutPosts.posts?.newer == nil)
+            #expect(try await database.userPage(usernameKey: IdentityKey("nobody"), at: .newest, perPage: 2) == nil)
+
+            // Cursors that lead nowhere in this feed: another user's post, no post at all.
+            let bobsPost = try #require(try await database.newestPosts(byAuthor: bob.id!, perPage: 1).items.first).id
+            let onAlice = try #require(try await database.userPage(usernameKey: IdentityKey("alice"), at: .olderThan(postID: bobsPost), perPage: 2))
+            #expect(onAlice.user.id == alice.id && onAlice.posts == nil, "another user's cursor on a profile")
+            #expect(try await database.posts(byAuthor: alice.id!, at: .newerThan(postID: bobsPost), perPage: 2) == nil)
+            #expect(try await database.posts(at: .olderThan(postID: 987_654_321), perPage: 2) == nil)
+            #expect(try await database.posts(at: .olderThan(postID: Int64.max), perPage: 2) == nil)
+
+            // An old ?page=N link's first post.
+            let third = try #require(try await database.postID(byAuthor: alice.id!, offset: 2))
+            #expect(try await database.posts(byAuthor: alice.id!, at: .olderThan(postID: third), perPage: 2)?.items.map(\.body) == ["alice 3", "alice 2"])
+            #expect(try await database.postID(byAuthor: alice.id!, offset: 7) == nil)
         }
     }
 }

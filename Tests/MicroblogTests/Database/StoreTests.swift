@@ -19,7 +19,7 @@ struct StoreTests {
                 try await database.createPost(authorID: 9999, body: "orphan", at: Date())
             }
             try await database.createPost(authorID: user.id!, body: "fine", at: Date())
-            let page = try await database.posts(page: 1, perPage: 10)
+            let page = try await database.newestPosts(perPage: 10)
             #expect(page.items.map(\.body) == ["fine"])
         }
     }

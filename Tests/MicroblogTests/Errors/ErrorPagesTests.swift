@@ -74,7 +74,7 @@ struct ErrorPagesTests {
         }
         let reference = try #require(page.body.firstMatch(of: /Reference: ([0-9a-f]{8})/)?.1)
 
-        let posts = try await env.withStore { try await $0.posts(page: 1, perPage: 10).items.count }
+        let posts = try await env.withStore { try await $0.newestPosts(perPage: 10).items.count }
         #expect(posts == 0, "the post insert was rolled back with the failed request")
 
         let errors = env.logs.entries.filter { $0.level == .error }

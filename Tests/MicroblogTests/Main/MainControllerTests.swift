@@ -56,7 +56,15 @@ struct MainControllerTests {
         }
     }
 
-    @Test("The feed is paginated with Newer and Older links", arguments: Backend.all)
+    /// The `href` of a page's "Older posts" or "Newer posts" link.
+    static func link(_ label: String, in page: Page) -> String? {
+        guard let end = page.body.range(of: "\">\(label)</a>") else { return nil }
+        let before = page.body[..<end.lowerBound]
+        guard let start = before.range(of: "href=\"", options: .backwards) else { return nil }
+        return String(before[start.upperBound...]).replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    @Test("The feed is paged by cursor, Older and Newer links; a hostile cursor is a 400 page; an old ?page=N link is redirected", arguments: Backend.all)
     func pagination(backend: Backend) async throws {
         let env = try await TestEnvironment(backend)
         defer { env.removeFiles() }
@@ -68,15 +76,40 @@ struct MainControllerTests {
             }
             let first = try await browser.get("/index")
             #expect(first.contains("post number 7") && first.contains("post number 5") && !first.contains("post number 4"))
-            #expect(first.contains("/index?page=2") && !first.contains("Newer posts"))
-            let second = try await browser.get("/index?page=2")
-            #expect(second.contains("post number 4") && second.contains("post number 2"))
-            #expect(second.contains("/index?page=1") && second.contains("/index?page=3"))
-            let third = try await browser.get("/index?page=3")
+            #expect(!first.contains("Newer posts"))
+            let older = try #require(Self.link("Older posts", in: first))
+            #expect(older.hasPrefix("/index?older="), "\(older)")
+            let second = try await browser.get(older)
+            #expect(second.contains("post number 4") && second.contains("post number 2") && !second.contains("post number 5"))
+            let third = try await browser.get(try #require(Self.link("Older posts", in: second)))
             #expect(third.contains("post number 1") && !third.contains("Older posts"))
-            let profile = try await browser.get("/user/alice?page=2")
-            #expect(profile.contains("post number 4") && profile.contains("/user/alice?page=3"))
+            let back = try await browser.get(try #require(Self.link("Newer posts", in: second)))
+            #expect(back.contains("post number 7") && back.contains("post number 5") && !back.contains("post number 4"))
+
+            let profile = try await browser.get("/user/alice")
+            let profileOlder = try #require(Self.link("Older posts", in: profile))
+            #expect(profileOlder.hasPrefix("/user/alice?older="))
+            #expect(try await browser.get(profileOlder).contains("post number 4"))
+
+            // An old page-number link goes to the same page by cursor; past the bound it is refused.
+            let redirected = try await browser.get("/index?page=2")
+            #expect(redirected.status == .found && redirected.location == older, "\(redirected.status) \(redirected.location ?? "")")
             #expect(try await browser.get("/index?page=abc").contains("post number 7"))
+            #expect(try await browser.get("/index?page=\(FeedQuery.maximumOldPage + 1)").status == .badRequest)
+
+            let bob = Browser(client)
+            try await bob.signUp("bob")
+            let cursor = older.dropFirst("/index?older=".count)
+            let hostile = [
+                "/index?older=abc", "/index?older=-1", "/index?older=0", "/index?older=", "/index?newer=99999999999999999999",
+                "/index?older=1%27%20OR%201%3D1--", "/index?older=\(cursor)&newer=\(cursor)", "/index?older=987654321",
+                "/user/bob?older=\(cursor)",
+            ]
+            for path in hostile {
+                let page = try await bob.get(path)
+                #expect(page.status == .badRequest, "\(path): \(page.status)")
+                #expect(page.contains("Bad Request"), "\(path): the site's 400 page")
+            }
         }
     }
 

@@ -94,7 +94,7 @@ struct BrowserTests {
         let database = try env.openDatabase()
         let user = try #require(try await database.user(usernameKey: IdentityKey(report.username)))
         #expect(user.aboutMe == report.aboutMe)
-        let stored = try await database.posts(byAuthor: user.id, page: 1, perPage: 10).items.map(\.body)
+        let stored = try await database.newestPosts(byAuthor: user.id, perPage: 10).items.map(\.body)
         #expect(Set(stored) == Set(report.posts) && stored.count == report.posts.count, "stored posts: \(stored)")
     }
 }

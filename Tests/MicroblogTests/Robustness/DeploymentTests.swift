@@ -92,7 +92,7 @@ struct DeploymentTests {
     static func postBodies(of username: String, in env: TestEnvironment) async throws -> [String] {
         try await env.withStore { store in
             guard let user = try await store.user(usernameKey: IdentityKey(username)) else { return [] }
-            return try await store.posts(byAuthor: user.id, page: 1, perPage: 1_000_000).items.map(\.body)
+            return try await store.newestPosts(byAuthor: user.id, perPage: 1_000_000).items.map(\.body)
         }
     }
 

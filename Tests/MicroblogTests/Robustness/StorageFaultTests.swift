@@ -51,7 +51,7 @@ struct StorageFaultTests {
 
         let database = try env.openDatabase()
         #expect(try await database.countUsers(usernameKey: IdentityKey("latecomer")) == 1, "one user, from the retry")
-        let posts = try await database.posts(page: 1, perPage: 10).items.map(\.body)
+        let posts = try await database.newestPosts(perPage: 10).items.map(\.body)
         #expect(posts == ["written after the disk was freed"], "the post refused on the full disk was never stored")
         let errors = env.logs.entries.filter { $0.level == .error }
         #expect(errors.count == 2, "one ERROR per refused write: \(errors.map(\.message))")

@@ -63,14 +63,21 @@ final class CountingStore: Store {
         try await base.createPost(authorID: authorID, body: body, at: now)
     }
 
-    func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Microblog.Page<PostWithAuthor> {
+    func posts(byAuthor authorID: Int64?, at position: PagePosition, perPage: Int) async throws(StoreError) -> Microblog.Page<PostWithAuthor>? {
         count()
-        return try await base.posts(byAuthor: authorID, page: page, perPage: perPage)
+        return try await base.posts(byAuthor: authorID, at: position, perPage: perPage)
     }
 
-    func userPage(usernameKey key: IdentityKey, page: Int, perPage: Int) async throws(StoreError) -> (user: User, posts: Microblog.Page<PostWithAuthor>)? {
+    func userPage(
+        usernameKey key: IdentityKey, at position: PagePosition, perPage: Int
+    ) async throws(StoreError) -> (user: User, posts: Microblog.Page<PostWithAuthor>?)? {
         count()
-        return try await base.userPage(usernameKey: key, page: page, perPage: perPage)
+        return try await base.userPage(usernameKey: key, at: position, perPage: perPage)
+    }
+
+    func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64? {
+        count()
+        return try await base.postID(byAuthor: authorID, offset: offset)
     }
 
     func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError) {

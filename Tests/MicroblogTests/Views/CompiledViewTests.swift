@@ -115,7 +115,7 @@ struct CompiledViewTests {
         profile.lastSeen = value
         profile.avatarURL = value
         var pagination: PaginationModel? = PaginationModel(
-            page: Microblog.Page<PostWithAuthor>(items: [], number: 2, hasNewer: true, hasOlder: true), basePath: "/index"
+            page: Microblog.Page<PostWithAuthor>(items: [], newer: .newerThan(postID: 7), older: .olderThan(postID: 5)), basePath: "/index"
         )
         pagination?.newerURL = value
         pagination?.olderURL = value
@@ -207,7 +207,7 @@ struct SeededRandom {
 
     mutating func pagination() -> PaginationModel? {
         guard bool() else { return nil }
-        var pagination = PaginationModel(page: Microblog.Page<PostWithAuthor>(items: [], number: 2, hasNewer: true, hasOlder: true), basePath: "/index")
+        var pagination = PaginationModel(page: Microblog.Page<PostWithAuthor>(items: [], newer: .newerThan(postID: 7), older: .olderThan(postID: 5)), basePath: "/index")
         pagination?.newerURL = optional()
         pagination?.olderURL = optional()
         return pagination

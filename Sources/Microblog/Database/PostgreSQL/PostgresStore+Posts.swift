@@ -14,52 +14,88 @@ extension PostgresStore {
         }
     }
 
-    public func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
+    public func posts(byAuthor authorID: Int64?, at position: PagePosition, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>? {
         let logger = logger
-        let (number, limit, offset) = Page<PostWithAuthor>.window(page: page, perPage: perPage)
+        let seek = KeysetSeek(position)
         return try await withConnection { connection in
-            let query: PostgresQuery = if let authorID {
-                #"""
+            var query: PostgresQuery = #"""
                 SELECT post.id, post.body, "user".username, "user".email
                 FROM post JOIN "user" ON "user".id = post.user_id
-                WHERE post.user_id = \#(authorID)
-                ORDER BY post."timestamp" DESC, post.id DESC LIMIT \#(limit) OFFSET \#(offset)
+                WHERE true
                 """#
-            } else {
-                #"""
-                SELECT post.id, post.body, "user".username, "user".email
-                FROM post JOIN "user" ON "user".id = post.user_id
-                ORDER BY post."timestamp" DESC, post.id DESC LIMIT \#(limit) OFFSET \#(offset)
-                """#
+            if let authorID {
+                query.sql += " AND post.user_id = $\(query.binds.count + 1)"
+                try query.binds.append(authorID, context: .default)
             }
+            if let anchor = seek.anchor {
+                // The anchor must be a post of this feed; when it is not, the row value is NULL and no row matches.
+                query.sql += #" AND (post."timestamp", post.id) \#(seek.comparison) (SELECT "timestamp", id FROM post WHERE id = $\#(query.binds.count + 1)"#
+                try query.binds.append(anchor, context: .default)
+                if let authorID {
+                    query.sql += " AND user_id = $\(query.binds.count + 1)"
+                    try query.binds.append(authorID, context: .default)
+                }
+                query.sql += ")"
+            }
+            query.sql += #" ORDER BY post."timestamp" \#(seek.order), post.id \#(seek.order) LIMIT $\#(query.binds.count + 1)"#
+            try query.binds.append(perPage + 1, context: .default)
             var items: [PostWithAuthor] = []
             for try await (id, body, username, email) in try await connection.query(query, logger: logger)
                 .decode((Int64, String, String, String).self) {
                 items.append(PostWithAuthor(id: id, body: body, authorName: username, authorEmail: email))
             }
-            return Page(fetched: items, number: number, perPage: perPage)
+            // No row after an anchor: it is not a post of this feed (no link the site writes leads past an end).
+            if seek.anchor != nil, items.isEmpty { return nil }
+            return Page(fetched: items, at: position, perPage: perPage)
         }
     }
 
-    public func userPage(usernameKey key: IdentityKey, page: Int, perPage: Int) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>)? {
+    public func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64? {
         let logger = logger
-        let (number, limit, offset) = Page<PostWithAuthor>.window(page: page, perPage: perPage)
         return try await withConnection { connection in
-            // A row per post of the window, each with its author's columns; a single row with NULL post columns when
-            // the window holds none; no row when no user has the name.
-            let rows = try await connection.query(
-                #"""
-                SELECT \#(unescaped: Self.userColumns), window_post.post_id, window_post.body
+            let query: PostgresQuery = if let authorID {
+                #"SELECT id FROM post WHERE user_id = \#(authorID) ORDER BY "timestamp" DESC, id DESC LIMIT 1 OFFSET \#(offset)"#
+            } else {
+                #"SELECT id FROM post ORDER BY "timestamp" DESC, id DESC LIMIT 1 OFFSET \#(offset)"#
+            }
+            for try await id in try await connection.query(query, logger: logger).decode(Int64.self) {
+                return id
+            }
+            return nil
+        }
+    }
+
+    public func userPage(
+        usernameKey key: IdentityKey, at position: PagePosition, perPage: Int
+    ) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>?)? {
+        let logger = logger
+        let seek = KeysetSeek(position)
+        return try await withConnection { connection in
+            // A row per post of the page, each with its author's columns; a single row with NULL post columns when
+            // the page holds none; no row when no user has the name.
+            var query: PostgresQuery = #"""
+                SELECT \#(unescaped: Self.userColumns), page_post.post_id, page_post.body
                 FROM "user" LEFT JOIN LATERAL (
                     SELECT post.id AS post_id, post.body, post."timestamp" FROM post
                     WHERE post.user_id = "user".id
-                    ORDER BY post."timestamp" DESC, post.id DESC LIMIT \#(limit) OFFSET \#(offset)
-                ) AS window_post ON true
-                WHERE "user".username_key = \#(key.rawValue)
-                ORDER BY window_post."timestamp" DESC, window_post.post_id DESC
-                """#,
-                logger: logger
-            ).collect()
+                """#
+            if let anchor = seek.anchor {
+                query.sql += #"""
+                     AND (post."timestamp", post.id) \#(seek.comparison)
+                        (SELECT "timestamp", id FROM post AS anchor WHERE anchor.id = $\#(query.binds.count + 1) AND anchor.user_id = "user".id)
+                    """#
+                try query.binds.append(anchor, context: .default)
+            }
+            query.sql += #"""
+
+                    ORDER BY post."timestamp" \#(seek.order), post.id \#(seek.order) LIMIT $\#(query.binds.count + 1)
+                ) AS page_post ON true
+                WHERE "user".username_key = $\#(query.binds.count + 2)
+                ORDER BY page_post."timestamp" \#(seek.order), page_post.post_id \#(seek.order)
+                """#
+            try query.binds.append(perPage + 1, context: .default)
+            try query.binds.append(key.rawValue, context: .default)
+            let rows = try await connection.query(query, logger: logger).collect()
             guard let first = rows.first else { return nil }
             let user = try Self.decodeUser(first)
             var posts: [PostWithAuthor] = []
@@ -73,7 +109,8 @@ extension PostgresStore {
                     authorEmail: user.email
                 ))
             }
-            return (user, Page(fetched: posts, number: number, perPage: perPage))
+            if seek.anchor != nil, posts.isEmpty { return (user, nil) }
+            return (user, Page(fetched: posts, at: position, perPage: perPage))
         }
     }
 }

@@ -13,21 +13,33 @@ extension SQLiteStore {
         }
     }
 
-    /// Posts of everyone (or of one author), newest first, `perPage` at a time; `page` counts from 1.
-    public func posts(byAuthor authorID: Int64?, page: Int, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
-        let window = Page<PostWithAuthor>.window(page: page, perPage: perPage)
-        return try await readOneStatement { db in
+    /// Posts of everyone (or of one author), newest first, `perPage` of them from `position`: one seek of the
+    /// `(timestamp, rowid)` index whatever the depth; nil when `position` names a post not in this feed.
+    public func posts(byAuthor authorID: Int64?, at position: PagePosition, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>? {
+        let seek = KeysetSeek(position)
+        return try await readOneStatement { db -> Page<PostWithAuthor>? in
             var sql = """
                 SELECT post.id, post.body, user.username, user.email
                 FROM post JOIN user ON user.id = post.user_id
+                WHERE 1
                 """
             var arguments: StatementArguments = []
             if let authorID {
-                sql += " WHERE post.user_id = ?"
+                sql += " AND post.user_id = ?"
                 arguments += [authorID]
             }
-            sql += " ORDER BY post.timestamp DESC, post.id DESC LIMIT ? OFFSET ?"
-            arguments += [window.limit, window.offset]
+            if let anchor = seek.anchor {
+                // The anchor must be a post of this feed; when it is not, the row value is NULL and no row matches.
+                sql += " AND (post.timestamp, post.id) \(seek.comparison) (SELECT timestamp, id FROM post WHERE id = ?"
+                arguments += [anchor]
+                if let authorID {
+                    sql += " AND user_id = ?"
+                    arguments += [authorID]
+                }
+                sql += ")"
+            }
+            sql += " ORDER BY post.timestamp \(seek.order), post.id \(seek.order) LIMIT ?"
+            arguments += [perPage + 1]
             var posts: [PostWithAuthor] = []
             try SQLiteRowReader.forEachRow(db.cachedStatement(sql: sql), arguments: arguments) { row throws(StoreError) in
                 posts.append(PostWithAuthor(
@@ -35,16 +47,44 @@ extension SQLiteStore {
                     authorName: try row.text("username"), authorEmail: try row.text("email")
                 ))
             }
-            return Page(fetched: posts, number: window.number, perPage: perPage)
+            // No row after an anchor: it is not a post of this feed (no link the site writes leads past an end).
+            if seek.anchor != nil, posts.isEmpty { return nil }
+            return Page(fetched: posts, at: position, perPage: perPage)
+        }
+    }
+
+    public func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64? {
+        try await readOneStatement { db -> Int64? in
+            var sql = "SELECT id FROM post"
+            var arguments: StatementArguments = []
+            if let authorID {
+                sql += " WHERE user_id = ?"
+                arguments += [authorID]
+            }
+            sql += " ORDER BY timestamp DESC, id DESC LIMIT 1 OFFSET ?"
+            arguments += [offset]
+            var id: Int64?
+            try SQLiteRowReader.forEachRow(db.cachedStatement(sql: sql), arguments: arguments) { row throws(StoreError) in
+                id = try row.int64("id")
+            }
+            return id
         }
     }
 
     /// The user with this username key and a page of their posts, in one statement; nil when no user has it.
-    public func userPage(usernameKey key: IdentityKey, page: Int, perPage: Int) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>)? {
-        let window = Page<PostWithAuthor>.window(page: page, perPage: perPage)
-        return try await readOneStatement { db -> (user: User, posts: Page<PostWithAuthor>)? in
-            // A row per post of the window, each with its author's columns; a single row with NULL post columns when
-            // the window holds none; no row when no user has the name.
+    public func userPage(
+        usernameKey key: IdentityKey, at position: PagePosition, perPage: Int
+    ) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>?)? {
+        let seek = KeysetSeek(position)
+        return try await readOneStatement { db -> (user: User, posts: Page<PostWithAuthor>?)? in
+            // A row per post of the page, each with its author's columns; a single row with NULL post columns when
+            // the page holds none; no row when no user has the name.
+            let anchored = seek.anchor == nil ? "" : """
+                AND (timestamp, id) \(seek.comparison) (SELECT timestamp, id FROM post WHERE id = ? AND user_id = (SELECT id FROM profile))
+                """
+            var arguments: StatementArguments = [key.rawValue]
+            if let anchor = seek.anchor { arguments += [anchor] }
+            arguments += [perPage + 1]
             var user: User?
             var posts: [PostWithAuthor] = []
             try SQLiteRowReader.forEachRow(
@@ -52,12 +92,12 @@ extension SQLiteStore {
                     WITH profile AS (SELECT * FROM user WHERE username_key = ?)
                     SELECT profile.*, post.id AS post_id, post.body AS post_body
                     FROM profile LEFT JOIN (
-                        SELECT id, body, timestamp FROM post WHERE user_id = (SELECT id FROM profile)
-                        ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?
+                        SELECT id, body, timestamp FROM post WHERE user_id = (SELECT id FROM profile) \(anchored)
+                        ORDER BY timestamp \(seek.order), id \(seek.order) LIMIT ?
                     ) AS post ON 1
-                    ORDER BY post.timestamp DESC, post.id DESC
+                    ORDER BY post.timestamp \(seek.order), post.id \(seek.order)
                     """),
-                arguments: [key.rawValue, window.limit, window.offset]
+                arguments: arguments
             ) { row throws(StoreError) in
                 // Every row carries the user's columns; the first row's are read.
                 let author: User
@@ -74,7 +114,8 @@ extension SQLiteStore {
                 }
             }
             guard let user else { return nil }
-            return (user, Page(fetched: posts, number: window.number, perPage: perPage))
+            if seek.anchor != nil, posts.isEmpty { return (user, nil) }
+            return (user, Page(fetched: posts, at: position, perPage: perPage))
         }
     }
 }
