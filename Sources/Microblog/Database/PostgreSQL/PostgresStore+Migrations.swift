@@ -81,6 +81,16 @@ extension PostgresStore {
                 "CREATE INDEX session_on_user_id ON session (user_id, expires_at)",
             ]
         ),
+        (
+            // SQLite's indexes end with the rowid (the post's id) by themselves; PostgreSQL's need it named.
+            name: "v4: feeds paged by (timestamp, id)",
+            statements: [
+                #"CREATE INDEX post_on_timestamp_id ON post ("timestamp", id)"#,
+                #"CREATE INDEX post_on_user_id_timestamp_id ON post (user_id, "timestamp", id)"#,
+                "DROP INDEX post_on_timestamp",
+                "DROP INDEX post_on_user_id_timestamp",
+            ]
+        ),
     ]
 
     /// Opens one connection of its own (not the pool's), with the pool's session settings but no lock timeout:

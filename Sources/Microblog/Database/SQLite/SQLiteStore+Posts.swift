@@ -17,29 +17,8 @@ extension SQLiteStore {
     /// `(timestamp, rowid)` index whatever the depth; nil when `position` names a post not in this feed.
     public func posts(byAuthor authorID: Int64?, at position: PagePosition, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>? {
         let seek = KeysetSeek(position)
+        let (sql, arguments) = Self.feedStatement(authorID: authorID, position: position, perPage: perPage)
         return try await readOneStatement { db -> Page<PostWithAuthor>? in
-            var sql = """
-                SELECT post.id, post.body, user.username, user.email
-                FROM post JOIN user ON user.id = post.user_id
-                WHERE 1
-                """
-            var arguments: StatementArguments = []
-            if let authorID {
-                sql += " AND post.user_id = ?"
-                arguments += [authorID]
-            }
-            if let anchor = seek.anchor {
-                // The anchor must be a post of this feed; when it is not, the row value is NULL and no row matches.
-                sql += " AND (post.timestamp, post.id) \(seek.comparison) (SELECT timestamp, id FROM post WHERE id = ?"
-                arguments += [anchor]
-                if let authorID {
-                    sql += " AND user_id = ?"
-                    arguments += [authorID]
-                }
-                sql += ")"
-            }
-            sql += " ORDER BY post.timestamp \(seek.order), post.id \(seek.order) LIMIT ?"
-            arguments += [perPage + 1]
             var posts: [PostWithAuthor] = []
             try SQLiteRowReader.forEachRow(db.cachedStatement(sql: sql), arguments: arguments) { row throws(StoreError) in
                 posts.append(PostWithAuthor(
@@ -51,6 +30,57 @@ extension SQLiteStore {
             if seek.anchor != nil, posts.isEmpty { return nil }
             return Page(fetched: posts, at: position, perPage: perPage)
         }
+    }
+
+    /// The statement of ``posts(byAuthor:at:perPage:)`` (the query-plan tests explain it).
+    static func feedStatement(authorID: Int64?, position: PagePosition, perPage: Int) -> (sql: String, arguments: StatementArguments) {
+        let seek = KeysetSeek(position)
+        var sql = """
+            SELECT post.id, post.body, user.username, user.email
+            FROM post JOIN user ON user.id = post.user_id
+            WHERE 1
+            """
+        var arguments: StatementArguments = []
+        if let authorID {
+            sql += " AND post.user_id = ?"
+            arguments += [authorID]
+        }
+        if let anchor = seek.anchor {
+            // The anchor must be a post of this feed; when it is not, the row value is NULL and no row matches.
+            sql += " AND (post.timestamp, post.id) \(seek.comparison) (SELECT timestamp, id FROM post WHERE id = ?"
+            arguments += [anchor]
+            if let authorID {
+                sql += " AND user_id = ?"
+                arguments += [authorID]
+            }
+            sql += ")"
+        }
+        sql += " ORDER BY post.timestamp \(seek.order), post.id \(seek.order) LIMIT ?"
+        arguments += [perPage + 1]
+        return (sql, arguments)
+    }
+
+    /// The statement of ``userPage(usernameKey:at:perPage:)`` (the query-plan tests explain it).
+    static func userPageStatement(usernameKey key: IdentityKey, position: PagePosition, perPage: Int) -> (sql: String, arguments: StatementArguments) {
+        let seek = KeysetSeek(position)
+        // A row per post of the page, each with its author's columns; a single row with NULL post columns when the
+        // page holds none; no row when no user has the name.
+        let anchored = seek.anchor == nil ? "" : """
+            AND (timestamp, id) \(seek.comparison) (SELECT timestamp, id FROM post WHERE id = ? AND user_id = (SELECT id FROM profile))
+            """
+        var arguments: StatementArguments = [key.rawValue]
+        if let anchor = seek.anchor { arguments += [anchor] }
+        arguments += [perPage + 1]
+        let sql = """
+            WITH profile AS (SELECT * FROM user WHERE username_key = ?)
+            SELECT profile.*, page.id AS post_id, page.body AS post_body
+            FROM profile LEFT JOIN (
+                SELECT id, body, timestamp FROM post WHERE user_id = (SELECT id FROM profile) \(anchored)
+                ORDER BY timestamp \(seek.order), id \(seek.order) LIMIT ?
+            ) AS page ON 1
+            ORDER BY page.timestamp \(seek.order), page.id \(seek.order)
+            """
+        return (sql, arguments)
     }
 
     public func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64? {
@@ -76,27 +106,12 @@ extension SQLiteStore {
         usernameKey key: IdentityKey, at position: PagePosition, perPage: Int
     ) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>?)? {
         let seek = KeysetSeek(position)
+        let (sql, arguments) = Self.userPageStatement(usernameKey: key, position: position, perPage: perPage)
         return try await readOneStatement { db -> (user: User, posts: Page<PostWithAuthor>?)? in
-            // A row per post of the page, each with its author's columns; a single row with NULL post columns when
-            // the page holds none; no row when no user has the name.
-            let anchored = seek.anchor == nil ? "" : """
-                AND (timestamp, id) \(seek.comparison) (SELECT timestamp, id FROM post WHERE id = ? AND user_id = (SELECT id FROM profile))
-                """
-            var arguments: StatementArguments = [key.rawValue]
-            if let anchor = seek.anchor { arguments += [anchor] }
-            arguments += [perPage + 1]
             var user: User?
             var posts: [PostWithAuthor] = []
             try SQLiteRowReader.forEachRow(
-                db.cachedStatement(sql: """
-                    WITH profile AS (SELECT * FROM user WHERE username_key = ?)
-                    SELECT profile.*, post.id AS post_id, post.body AS post_body
-                    FROM profile LEFT JOIN (
-                        SELECT id, body, timestamp FROM post WHERE user_id = (SELECT id FROM profile) \(anchored)
-                        ORDER BY timestamp \(seek.order), id \(seek.order) LIMIT ?
-                    ) AS post ON 1
-                    ORDER BY post.timestamp \(seek.order), post.id \(seek.order)
-                    """),
+                db.cachedStatement(sql: sql),
                 arguments: arguments
             ) { row throws(StoreError) in
                 // Every row carries the user's columns; the first row's are read.
