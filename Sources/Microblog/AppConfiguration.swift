@@ -40,6 +40,9 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
     public var postsPerPage: Int
     /// How long a write waits for the database lock before a 503 (`DATABASE_BUSY_TIMEOUT`, seconds, 5).
     public var busyTimeout: Duration
+    /// How long one read or write statement may run before a 503 (`DATABASE_READ_TIMEOUT` 1, `DATABASE_WRITE_TIMEOUT`
+    /// 5, seconds).
+    public var statementBudget: StatementBudget
     /// Connections, deadlines and header sizes (`MAX_CONNECTIONS`, `REQUEST_HEAD_TIMEOUT`, `REQUEST_BODY_TIMEOUT`).
     public var limits: ConnectionLimits
     /// The rotating log file (`LOG_DIR`, `LOG_MAX_BYTES`, `LOG_BACKUP_COUNT`).
@@ -105,6 +108,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         secureCookies: Bool = false,
         postsPerPage: Int = 20,
         busyTimeout: Duration = .seconds(5),
+        statementBudget: StatementBudget = StatementBudget(),
         limits: ConnectionLimits = ConnectionLimits(),
         log: LogConfiguration = LogConfiguration(),
         mail: MailConfiguration? = nil,
@@ -145,6 +149,7 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
         self.secureCookies = secureCookies
         self.postsPerPage = postsPerPage
         self.busyTimeout = busyTimeout
+        self.statementBudget = statementBudget
         self.limits = limits
     }
 
@@ -245,6 +250,10 @@ extension AppConfiguration {
             databasePath.removeFirst("sqlite:///".count)
         }
         let busyTimeout = Duration.seconds(try int("DATABASE_BUSY_TIMEOUT", 5, 0...600))
+        let statementBudget = StatementBudget(
+            reads: .seconds(try int("DATABASE_READ_TIMEOUT", 1, 1...3600)),
+            writes: .seconds(try int("DATABASE_WRITE_TIMEOUT", 5, 1...3600))
+        )
         var postgres = PostgresSettings(url: databaseURL)
         if postgres != nil {
             databasePath = ""
@@ -252,6 +261,7 @@ extension AppConfiguration {
             postgres?.connectTimeout = .seconds(try int("DATABASE_CONNECT_TIMEOUT", 5, 1...600))
             postgres?.queryTimeout = .seconds(try int("DATABASE_QUERY_TIMEOUT", 10, 1...3600))
             postgres?.lockTimeout = busyTimeout
+            postgres?.statementBudget = statementBudget
         }
         var fallbacks: [String] = []
         for given in (reader.string(forKey: "SECRET_KEY_FALLBACKS", isSecret: true) ?? "").split(separator: ",") {
@@ -273,6 +283,7 @@ extension AppConfiguration {
             secureCookies: bool("SESSION_COOKIE_SECURE"),
             postsPerPage: try int("POSTS_PER_PAGE", 20, 1...100),
             busyTimeout: busyTimeout,
+            statementBudget: statementBudget,
             limits: ConnectionLimits(
                 maxConnections: try int("MAX_CONNECTIONS", 1024, 1...1_000_000),
                 headTimeout: .seconds(try int("REQUEST_HEAD_TIMEOUT", 15, 1...3600)),

@@ -61,6 +61,7 @@ public func buildApplication(
         let store = try SQLiteStore.openFile(
             atPath: configuration.databasePath,
             busyTimeout: configuration.busyTimeout,
+            budget: configuration.statementBudget,
             faults: dependencies.databaseFaults
         )
         if store.isReadOnly {

@@ -70,9 +70,10 @@ run_tests() { # artifacts folder, swift test arguments...
   # which would truncate a log the caller redirects into).
   # A watchdog: a hung test fails the command within 30 minutes instead of holding it.
   # The timed suite (answers that must not wait) runs afterwards on its own, one test at a time: the rest of the
-  # suite beside it on two cores would make its clock measure them.
+  # suite beside it on two cores would make its clock measure them. So does the deployment test, whose wrk load
+  # would take the two cores from every test beside it.
   local pass
-  for pass in "--skip PromptAnswerTests" "--filter PromptAnswerTests --no-parallel"; do
+  for pass in "--skip PromptAnswerTests --skip DeploymentTests" "--filter PromptAnswerTests|DeploymentTests --no-parallel"; do
     # shellcheck disable=SC2086
     MICROBLOG_TEST_ARTIFACTS="$artifacts" timeout --kill-after=30 1800 swift test --disable-xctest $pass "$@" 2>&1 \
       | awk -v summary="$summary" '{ print; fflush() } /Test run with [0-9]+ tests/ { print >> summary }'

@@ -44,7 +44,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(.full): "the disk is full or the database file cannot be written"
         case .unavailable(.moved): "the database file was moved or deleted while the server runs"
         case .unavailable(.unreachable): "the database server cannot be reached"
-        case .unavailable(.timedOut): "the database server did not answer in time"
+        case .unavailable(.timedOut): "the database did not answer in time (a statement past its budget, or no answer)"
         case .notADatabase: "the file is not a microblog SQLite database (or is corrupt); refusing to use it"
         case .undecodable(let column, _): "a stored value of \(column) cannot be read (not of the column's kind)"
         case .failure(let detail, _): "database failure: \(detail)"
@@ -79,6 +79,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             break
         }
         switch error.resultCode {
+        case .SQLITE_INTERRUPT:
+            // A statement past its budget (SQLiteStatementDeadline).
+            self = .unavailable(.timedOut)
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             self = .unavailable(.busy)
         case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:

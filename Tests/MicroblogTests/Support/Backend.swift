@@ -34,6 +34,9 @@ enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
         settings.maxConnections = 8
         settings.connectTimeout = .seconds(30)
         settings.queryTimeout = .seconds(30)
+        // A statement on two loaded cores (ThreadSanitizer, the suite in parallel) may take long; the budget tests set
+        // their own.
+        settings.statementBudget = StatementBudget(reads: .seconds(30), writes: .seconds(30))
         let name = "microblog_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let logger = Logger(label: "test-database")
         let connection = try await PostgresStore.connectDirectly(settings, logger: logger)

@@ -39,6 +39,8 @@ struct TestEnvironment: Sendable {
             port: 0,
             bcryptCost: 4,
             postsPerPage: 3,
+            // Statements on two loaded cores may take long; StatementBudgetTests set their own budgets.
+            statementBudget: StatementBudget(reads: .seconds(30), writes: .seconds(30)),
             // Generous: on two loaded cores (ThreadSanitizer, the suite in parallel) a healthy store's answer can
             // take more than the production second. The outage tests rely on the store's own timeouts.
             healthCheckTimeout: .seconds(30),
@@ -114,6 +116,8 @@ struct TestEnvironment: Sendable {
             "REGISTRATIONS_PER_HOUR": String(Self.generousClientBudget),
             "PASSWORD_WORK_LOGINS": String(Self.generousClientBudget),
             "PASSWORD_WORK_REGISTRATIONS": String(Self.generousClientBudget),
+            "DATABASE_READ_TIMEOUT": "30",
+            "DATABASE_WRITE_TIMEOUT": "30",
         ]
         if let postgres = configuration.postgres {
             environment["DATABASE_POOL_SIZE"] = String(postgres.maxConnections)

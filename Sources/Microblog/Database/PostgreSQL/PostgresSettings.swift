@@ -16,11 +16,14 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
     /// How long opening a connection may take (`DATABASE_CONNECT_TIMEOUT`, seconds, 5).
     public var connectTimeout: Duration
     /// How long one storage call (waiting for a connection included) may take before it is a 503
-    /// (`DATABASE_QUERY_TIMEOUT`, seconds, 10); PostgreSQL's `statement_timeout` is set to the same.
+    /// (`DATABASE_QUERY_TIMEOUT`, seconds, 10); the migrating connection's `statement_timeout`.
     public var queryTimeout: Duration
     /// How long a statement waits for a lock another transaction holds before a 503 for load, not a fault
     /// (`DATABASE_BUSY_TIMEOUT`, seconds, 5, as SQLite's busy timeout); PostgreSQL's `lock_timeout`.
     public var lockTimeout: Duration
+    /// How long one statement may run on the pool's connections (`statement_timeout`): the read budget, raised to the
+    /// write budget inside a write transaction.
+    public var statementBudget: StatementBudget
 
     public init(
         host: String = "127.0.0.1",
@@ -32,7 +35,8 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
         maxConnections: Int = 10,
         connectTimeout: Duration = .seconds(5),
         queryTimeout: Duration = .seconds(10),
-        lockTimeout: Duration = .seconds(5)
+        lockTimeout: Duration = .seconds(5),
+        statementBudget: StatementBudget = StatementBudget()
     ) {
         self.host = host
         self.port = port
@@ -44,6 +48,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
         self.connectTimeout = connectTimeout
         self.queryTimeout = queryTimeout
         self.lockTimeout = lockTimeout
+        self.statementBudget = statementBudget
     }
 
     /// Parses a `postgres://` or `postgresql://` URL; nil for anything else (which means SQLite).

@@ -61,11 +61,14 @@ public struct PostgresStore: Store {
         )
     }
 
-    /// Session settings sent when each connection opens: a statement never outlives the call's timeout, and on
-    /// the pool's connections a wait for another transaction's lock ends at the busy timeout (`55P03`, a 503 for
-    /// load). The migrating connection has no lock timeout: waiting for another instance's migration is right.
+    /// Session settings sent when each connection opens. On the pool's connections a statement runs for the read
+    /// budget at most (a write transaction raises it to the write budget; past it `57014`, a 503) and a wait for
+    /// another transaction's lock ends at the busy timeout (`55P03`, a 503 for load). The migrating connection has
+    /// the call's timeout and no lock timeout: an index built on a large table, or another instance's migration, is
+    /// worth waiting for.
     static func startupParameters(_ settings: PostgresSettings, lockTimeout: Bool = true) -> [(String, String)] {
-        var parameters = [("statement_timeout", String(settings.queryTimeout.wholeMilliseconds)), ("TimeZone", "UTC")]
+        let statementTimeout = lockTimeout ? settings.statementBudget.reads : settings.queryTimeout
+        var parameters = [("statement_timeout", String(max(1, statementTimeout.wholeMilliseconds))), ("TimeZone", "UTC")]
         if lockTimeout {
             parameters.append(("lock_timeout", String(max(1, settings.lockTimeout.wholeMilliseconds))))
         }
@@ -94,10 +97,17 @@ public struct PostgresStore: Store {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(StoreError) -> T {
         let (client, logger, inUse) = (client, logger, connectionsInUse)
+        // A literal: SET takes no bind parameters.
+        let writeBudget = PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(max(1, settings.statementBudget.writes.wholeMilliseconds))")
         do {
             return try await bounded {
                 try await client.withConnection { connection in
-                    try await Self.leased(inUse) { try await connection.withTransaction(logger: logger) { try await body($0) } }
+                    try await Self.leased(inUse) {
+                        try await connection.withTransaction(logger: logger) { connection in
+                            _ = try await connection.query(writeBudget, logger: logger)
+                            return try await body(connection)
+                        }
+                    }
                 }
             }
         } catch {

@@ -42,10 +42,11 @@ extension StoreError {
         switch state {
         case "23505":  // unique_violation
             self = .conflict(UniqueField(naming: error.serverInfo?[.constraintName] ?? ""))
-        case "40001", "40P01", "55P03", "57014", "53300":
-            // serialization_failure, deadlock_detected, lock_not_available, query_canceled (statement_timeout),
-            // too_many_connections: load, not a fault.
+        case "40001", "40P01", "55P03", "53300":
+            // serialization_failure, deadlock_detected, lock_not_available, too_many_connections: load, not a fault.
             self = .unavailable(.busy)
+        case "57014":  // query_canceled: a statement past its budget (statement_timeout)
+            self = .unavailable(.timedOut)
         case "25006":  // read_only_sql_transaction (a hot standby)
             self = .unavailable(.readOnly)
         case "53100":  // disk_full

@@ -12,13 +12,16 @@ public struct SQLiteStore: Store {
     let writer: any DatabaseWriter
     /// Test-only hooks called inside write transactions; empty in production.
     let faults: DatabaseFaults
+    /// How long one read or write may run (stopped by ``SQLiteStatementDeadline``, on files opened by ``openFile``).
+    let budget: StatementBudget
 
     /// Wraps a writer and runs the migrations that are not applied yet. A database that needs none is never
     /// written to here, so a read-only file with an up-to-date schema can still be served (writes answer 503).
     /// - Throws: ``StoreError`` when the file is not a microblog database or cannot be migrated.
-    public init(_ writer: any DatabaseWriter, faults: DatabaseFaults = .none) throws(StoreError) {
+    public init(_ writer: any DatabaseWriter, faults: DatabaseFaults = .none, budget: StatementBudget = StatementBudget()) throws(StoreError) {
         self.writer = writer
         self.faults = faults
+        self.budget = budget
         do {
             let upToDate = try writer.read { db in try Self.migrator.hasCompletedMigrations(db) }
             if !upToDate { try Self.migrator.migrate(writer) }
@@ -31,12 +34,15 @@ public struct SQLiteStore: Store {
     /// - Parameters:
     ///   - path: the database file.
     ///   - busyTimeout: how long a write waits for another connection's lock before failing with `.busy`.
+    ///   - budget: how long one read or write may run before it is stopped with `.timedOut`.
     public static func openFile(
         atPath path: String,
         busyTimeout: Duration = .seconds(5),
+        budget: StatementBudget = StatementBudget(),
         faults: DatabaseFaults = .none
     ) throws(StoreError) -> SQLiteStore {
         var configuration = Configuration()
+        configuration.prepareDatabase { db in SQLiteStatementDeadline.install(on: db) }
         configuration.busyMode = .timeout(busyTimeout.seconds)
         configuration.foreignKeysEnabled = true
         configuration.maximumReaderCount = 8
@@ -53,7 +59,7 @@ public struct SQLiteStore: Store {
             }
             // A file that is not a database passes the open: reading its schema is what fails.
             try pool.read { db in _ = try db.tableExists("user") }
-            return try SQLiteStore(pool, faults: faults)
+            return try SQLiteStore(pool, faults: faults, budget: budget)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -71,12 +77,13 @@ public struct SQLiteStore: Store {
         line: UInt = #line,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
+        let budget = budget.writes
         do {
             return try await writer.write { db in
                 // In WAL mode SQLite keeps writing into a deleted or replaced file, and those writes vanish at
                 // close: refuse them rather than acknowledge a write that is lost.
                 if Self.fileHasMoved(db) { throw StoreError.unavailable(.moved) }
-                return try body(db)
+                return try SQLiteStatementDeadline.run(within: budget) { try body(db) }
             }
         } catch {
             throw StoreError(error, location: "\(file):\(line)")
@@ -106,8 +113,11 @@ public struct SQLiteStore: Store {
         line: UInt = #line,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
+        let budget = budget.reads
         do {
-            return try await Self.readOnDispatchPool(writer, transaction: false, body)
+            return try await Self.readOnDispatchPool(writer, transaction: false) { db in
+                try SQLiteStatementDeadline.run(within: budget) { try body(db) }
+            }
         } catch {
             throw StoreError(error, location: "\(file):\(line)")
         }
@@ -119,8 +129,11 @@ public struct SQLiteStore: Store {
         line: UInt = #line,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
+        let budget = budget.reads
         do {
-            return try await Self.readOnDispatchPool(writer, transaction: true, body)
+            return try await Self.readOnDispatchPool(writer, transaction: true) { db in
+                try SQLiteStatementDeadline.run(within: budget) { try body(db) }
+            }
         } catch {
             throw StoreError(error, location: "\(file):\(line)")
         }
