@@ -35,7 +35,7 @@ struct StatementBudgetTests {
         let env = try await TestEnvironment(.postgres)
         defer { env.removeFiles() }
         var settings = try #require(env.configuration.postgres)
-        settings.statementBudget = StatementBudget(reads: .seconds(1), writes: .seconds(2))
+        settings.statementBudget = StatementBudget(reads: .seconds(1), writes: .seconds(5))
         settings.maxConnections = 1
         let store = try await PostgresStore.open(settings, logger: env.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -113,14 +113,7 @@ public struct SQLiteStore: Store {
         line: UInt = #line,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
-        let budget = budget.reads
-        do {
-            return try await Self.readOnDispatchPool(writer, transaction: false) { db in
-                try SQLiteStatementDeadline.run(within: budget) { try body(db) }
-            }
-        } catch {
-            throw StoreError(error, location: "\(file):\(line)")
-        }
+        try await read(inTransaction: false, location: "\(file):\(line)", body)
     }
 
     /// Runs `body` on a read connection, in one read transaction, converting GRDB's errors into ``StoreError``.
@@ -129,13 +122,22 @@ public struct SQLiteStore: Store {
         line: UInt = #line,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
+        try await read(inTransaction: true, location: "\(file):\(line)", body)
+    }
+
+    /// A read within the read budget, its errors as ``StoreError`` that remember the calling storage method.
+    private func read<T: Sendable>(
+        inTransaction: Bool,
+        location: String,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StoreError) -> T {
         let budget = budget.reads
         do {
-            return try await Self.readOnDispatchPool(writer, transaction: true) { db in
+            return try await Self.readOnDispatchPool(writer, transaction: inTransaction) { db in
                 try SQLiteStatementDeadline.run(within: budget) { try body(db) }
             }
         } catch {
-            throw StoreError(error, location: "\(file):\(line)")
+            throw StoreError(error, location: location)
         }
     }
 
