@@ -124,6 +124,28 @@ struct KeysetSeek {
     }
 }
 
+/// A statement's text for each way into a feed (the newest page, older than a post, newer than one), built once from
+/// the ``KeysetSeek`` of each.
+struct KeysetStatements: Sendable {
+    private let newest: String
+    private let older: String
+    private let newer: String
+
+    init(_ text: (KeysetSeek) -> String) {
+        newest = text(KeysetSeek(.newest))
+        older = text(KeysetSeek(.olderThan(postID: 1)))
+        newer = text(KeysetSeek(.newerThan(postID: 1)))
+    }
+
+    subscript(position: PagePosition) -> String {
+        switch position {
+        case .newest: newest
+        case .olderThan: older
+        case .newerThan: newer
+        }
+    }
+}
+
 extension Page where Item == PostWithAuthor {
     /// The page at `position` made of the rows a store fetched for it: `perPage + 1` at most (the extra row says the
     /// feed goes on in the direction fetched), newest first, or oldest first for ``PagePosition/newerThan(postID:)``.

@@ -111,7 +111,7 @@ struct QueryPlanTests {
                 #expect(!plan.contains { $0.contains("Seq Scan on post") || $0.contains(#"Seq Scan on "user""#) }, "\(label)")
                 #expect(!plan.contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("Sort") || $0.contains("-> Sort") }, "\(label)")
             }
-            let query = try PostgresStore.userPageQuery(usernameKey: IdentityKey("user1"), position: position, perPage: 20)
+            let query = PostgresStore.userPageQuery(usernameKey: IdentityKey("user1"), position: position, perPage: 20)
             let plan = try await Self.explain(query, on: connection)
             let label = "profile at \(position):\n\(plan.joined(separator: "\n"))"
             #expect(!plan.contains { $0.contains("Seq Scan on post") || $0.contains(#"Seq Scan on "user""#) }, "\(label)")

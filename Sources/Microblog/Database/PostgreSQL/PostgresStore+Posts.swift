@@ -18,7 +18,7 @@ extension PostgresStore {
         let logger = logger
         let seek = KeysetSeek(position)
         return try await withConnection { connection in
-            let query = try Self.feedQuery(authorID: authorID, position: position, perPage: perPage)
+            let query = Self.feedQuery(authorID: authorID, position: position, perPage: perPage)
             var items: [PostWithAuthor] = []
             for try await (id, body, username, email) in try await connection.query(query, logger: logger)
                 .decode((Int64, String, String, String).self) {
@@ -31,7 +31,7 @@ extension PostgresStore {
     }
 
     /// The query of ``posts(byAuthor:at:perPage:)`` (the query-plan tests explain it).
-    static func feedQuery(authorID: Int64?, position: PagePosition, perPage: Int) throws -> PostgresQuery {
+    static func feedQuery(authorID: Int64?, position: PagePosition, perPage: Int) -> PostgresQuery {
         let seek = KeysetSeek(position)
         var query: PostgresQuery = #"""
             SELECT post.id, post.body, "user".username, "user".email
@@ -40,27 +40,27 @@ extension PostgresStore {
             """#
         if let authorID {
             query.sql += " AND post.user_id = $\(query.binds.count + 1)"
-            try query.binds.append(authorID, context: .default)
+            query.binds.append(authorID, context: .default)
         }
         if let anchor = seek.anchor {
             // The anchor must be a post of this feed; when it is not, the row value is NULL and no row matches.
             query.sql += #" AND (post."timestamp", post.id) \#(seek.comparison) (SELECT "timestamp", id FROM post WHERE id = $\#(query.binds.count + 1)"#
-            try query.binds.append(anchor, context: .default)
+            query.binds.append(anchor, context: .default)
             if let authorID {
                 query.sql += " AND user_id = $\(query.binds.count + 1)"
-                try query.binds.append(authorID, context: .default)
+                query.binds.append(authorID, context: .default)
             }
             query.sql += ")"
         }
         query.sql += #" ORDER BY post."timestamp" \#(seek.order), post.id \#(seek.order) LIMIT $\#(query.binds.count + 1)"#
-        try query.binds.append(perPage + 1, context: .default)
+        query.binds.append(perPage + 1, context: .default)
         return query
     }
 
     /// The query of ``userPage(usernameKey:at:perPage:)`` (the query-plan tests explain it): a row per post of the
     /// page, each with its author's columns; a single row with NULL post columns when the page holds none; no row when
     /// no user has the name.
-    static func userPageQuery(usernameKey key: IdentityKey, position: PagePosition, perPage: Int) throws -> PostgresQuery {
+    static func userPageQuery(usernameKey key: IdentityKey, position: PagePosition, perPage: Int) -> PostgresQuery {
         let seek = KeysetSeek(position)
         var query: PostgresQuery = #"""
             SELECT \#(unescaped: Self.userColumns), page_post.post_id, page_post.body
@@ -73,7 +73,7 @@ extension PostgresStore {
                  AND (post."timestamp", post.id) \#(seek.comparison)
                     (SELECT "timestamp", id FROM post AS anchor WHERE anchor.id = $\#(query.binds.count + 1) AND anchor.user_id = "user".id)
                 """#
-            try query.binds.append(anchor, context: .default)
+            query.binds.append(anchor, context: .default)
         }
         query.sql += #"""
 
@@ -82,8 +82,8 @@ extension PostgresStore {
             WHERE "user".username_key = $\#(query.binds.count + 2)
             ORDER BY page_post."timestamp" \#(seek.order), page_post.post_id \#(seek.order)
             """#
-        try query.binds.append(perPage + 1, context: .default)
-        try query.binds.append(key.rawValue, context: .default)
+        query.binds.append(perPage + 1, context: .default)
+        query.binds.append(key.rawValue, context: .default)
         return query
     }
 
@@ -108,7 +108,7 @@ extension PostgresStore {
         let logger = logger
         let seek = KeysetSeek(position)
         return try await withConnection { connection in
-            let query = try Self.userPageQuery(usernameKey: key, position: position, perPage: perPage)
+            let query = Self.userPageQuery(usernameKey: key, position: position, perPage: perPage)
             let rows = try await connection.query(query, logger: logger).collect()
             guard let first = rows.first else { return nil }
             let user = try Self.decodeUser(first)

@@ -34,44 +34,54 @@ extension SQLiteStore {
 
     /// The statement of ``posts(byAuthor:at:perPage:)`` (the query-plan tests explain it).
     static func feedStatement(authorID: Int64?, position: PagePosition, perPage: Int) -> (sql: String, arguments: StatementArguments) {
-        let seek = KeysetSeek(position)
+        var arguments: StatementArguments = []
+        if let authorID { arguments += [authorID] }
+        if let anchor = KeysetSeek(position).anchor {
+            arguments += [anchor]
+            if let authorID { arguments += [authorID] }
+        }
+        arguments += [perPage + 1]
+        let statements = authorID == nil ? everyonesFeed : authorsFeed
+        return (statements[position], arguments)
+    }
+
+    /// The texts of ``feedStatement(authorID:position:perPage:)``, built once: everyone's posts and one author's.
+    private static let everyonesFeed = KeysetStatements { seek in feedText(seek, byAuthor: false) }
+    private static let authorsFeed = KeysetStatements { seek in feedText(seek, byAuthor: true) }
+
+    private static func feedText(_ seek: KeysetSeek, byAuthor: Bool) -> String {
         var sql = """
             SELECT post.id, post.body, user.username, user.email
             FROM post JOIN user ON user.id = post.user_id
             WHERE 1
             """
-        var arguments: StatementArguments = []
-        if let authorID {
-            sql += " AND post.user_id = ?"
-            arguments += [authorID]
-        }
-        if let anchor = seek.anchor {
+        if byAuthor { sql += " AND post.user_id = ?" }
+        if seek.anchor != nil {
             // The anchor must be a post of this feed; when it is not, the row value is NULL and no row matches.
             sql += " AND (post.timestamp, post.id) \(seek.comparison) (SELECT timestamp, id FROM post WHERE id = ?"
-            arguments += [anchor]
-            if let authorID {
-                sql += " AND user_id = ?"
-                arguments += [authorID]
-            }
+            if byAuthor { sql += " AND user_id = ?" }
             sql += ")"
         }
         sql += " ORDER BY post.timestamp \(seek.order), post.id \(seek.order) LIMIT ?"
-        arguments += [perPage + 1]
-        return (sql, arguments)
+        return sql
     }
 
     /// The statement of ``userPage(usernameKey:at:perPage:)`` (the query-plan tests explain it).
     static func userPageStatement(usernameKey key: IdentityKey, position: PagePosition, perPage: Int) -> (sql: String, arguments: StatementArguments) {
-        let seek = KeysetSeek(position)
-        // A row per post of the page, each with its author's columns; a single row with NULL post columns when the
-        // page holds none; no row when no user has the name.
+        var arguments: StatementArguments = [key.rawValue]
+        if let anchor = KeysetSeek(position).anchor { arguments += [anchor] }
+        arguments += [perPage + 1]
+        return (userPages[position], arguments)
+    }
+
+    /// The texts of ``userPageStatement(usernameKey:position:perPage:)``, built once: a row per post of the page, each
+    /// with its author's columns; a single row with NULL post columns when the page holds none; no row when no user
+    /// has the name.
+    private static let userPages = KeysetStatements { seek in
         let anchored = seek.anchor == nil ? "" : """
             AND (timestamp, id) \(seek.comparison) (SELECT timestamp, id FROM post WHERE id = ? AND user_id = (SELECT id FROM profile))
             """
-        var arguments: StatementArguments = [key.rawValue]
-        if let anchor = seek.anchor { arguments += [anchor] }
-        arguments += [perPage + 1]
-        let sql = """
+        return """
             WITH profile AS (SELECT * FROM user WHERE username_key = ?)
             SELECT profile.*, page.id AS post_id, page.body AS post_body
             FROM profile LEFT JOIN (
@@ -80,7 +90,6 @@ extension SQLiteStore {
             ) AS page ON 1
             ORDER BY page.timestamp \(seek.order), page.id \(seek.order)
             """
-        return (sql, arguments)
     }
 
     public func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64? {

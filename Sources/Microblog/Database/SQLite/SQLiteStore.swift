@@ -113,7 +113,7 @@ public struct SQLiteStore: Store {
         line: UInt = #line,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
-        try await read(inTransaction: false, location: "\(file):\(line)", body)
+        try await read(inTransaction: false, file: file, line: line, body)
     }
 
     /// Runs `body` on a read connection, in one read transaction, converting GRDB's errors into ``StoreError``.
@@ -122,13 +122,14 @@ public struct SQLiteStore: Store {
         line: UInt = #line,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
-        try await read(inTransaction: true, location: "\(file):\(line)", body)
+        try await read(inTransaction: true, file: file, line: line, body)
     }
 
     /// A read within the read budget, its errors as ``StoreError`` that remember the calling storage method.
     private func read<T: Sendable>(
         inTransaction: Bool,
-        location: String,
+        file: StaticString,
+        line: UInt,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
         let budget = budget.reads
@@ -137,7 +138,7 @@ public struct SQLiteStore: Store {
                 try SQLiteStatementDeadline.run(within: budget) { try body(db) }
             }
         } catch {
-            throw StoreError(error, location: location)
+            throw StoreError(error, location: "\(file):\(line)")
         }
     }
 
