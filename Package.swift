@@ -63,10 +63,18 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                "CICUSpoof",
             ],
             exclude: ["Views/Templates"],
             swiftSettings: swiftSettings,
             plugins: ["CompileViews"]
+        ),
+        // ICU's spoof checker (UTS #39) from the system's ICU (Debian's libicu-dev): the look-alike name rules. A C
+        // target rather than a system-library module: its header names no ICU type, which would clash with the copy of
+        // ICU's headers Foundation brings into every Swift module.
+        .target(
+            name: "CICUSpoof",
+            linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]
         ),
         // swift-mustache rendering the same templates: the reference the tests and the benchmarks hold the compiled
         // pages to. Not a dependency of the server.

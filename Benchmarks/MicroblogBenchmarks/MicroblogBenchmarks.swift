@@ -20,6 +20,7 @@ let benchmarks: @Sendable () -> Void = {
     pageBenchmarks()
     renderBenchmarks()
     gravatarBenchmarks()
+    identityBenchmarks()
     formBenchmarks()
     logSinkBenchmarks()
     bcryptBenchmarks()
@@ -156,6 +157,28 @@ func gravatarBenchmarks() {
     Benchmark("Gravatar: one avatar URL", configuration: .init(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(Gravatar.url(email: "susan@bench.example.com", size: 36))
+        }
+    }
+}
+
+// MARK: Identity
+
+/// What a registration or a rename computes of its username besides the name key: the look-alike key (two ICU
+/// skeletons around the case folding) and the mixed-script check.
+func identityBenchmarks() {
+    Benchmark("Identity: name key of a username", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(IdentityKey("Susan_Smith-1984"))
+        }
+    }
+    Benchmark("Identity: look-alike key of a username", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(LookAlikeKey.of("Susan_Smith-1984"))
+        }
+    }
+    Benchmark("Identity: mixed-script check of a username", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(LookAlikeKey.mixing("Susan_Smith-1984"))
         }
     }
 }

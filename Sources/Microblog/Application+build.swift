@@ -48,6 +48,7 @@ public func buildApplication(
     dependencies: AppDependencies = AppDependencies()
 ) async throws -> some ApplicationProtocol {
     try configuration.checkDebugAddress()
+    try LookAlikeKey.checkAvailable()
     let logger = dependencies.logger
     let metrics = AppMetrics(factory: PrometheusMetricsFactory.microblog(registry: dependencies.prometheus))
     let database: any Store
@@ -66,6 +67,9 @@ public func buildApplication(
         )
         if store.isReadOnly {
             logger.warning("The database file \(configuration.databasePath) is read-only: pages that read are served, writes answer 503")
+        } else {
+            // PostgreSQL's are assigned with its migrations, before its pool runs.
+            LookAlikeName.report(try await store.assignLookAlikeKeys(), to: logger)
         }
         database = store
     }

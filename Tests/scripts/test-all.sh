@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on a fresh machine: installs what the tests need (SQLite headers, OpenSSL for
+# Runs the whole test suite on a fresh machine: installs what the tests need (SQLite and ICU headers, OpenSSL for
 # the test certificates, Debian's PostgreSQL server for the second backend, headless Chromium and its driver for
 # the browser test, nginx and wrk for the deployment test, the real SMTP server aiosmtpd and Selenium in a virtualenv, spin and gcc for the model check),
 # checks that nothing in the library traps on outside data (Tests/scripts/check-traps.py) and the registry's
@@ -12,6 +12,9 @@ cd "$(dirname "$0")/../.."
 
 missing=()
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
+# ICU's spoof checker gives the look-alike name rules (Sources/CICUSpoof); pkg-config finds it.
+dpkg -s libicu-dev >/dev/null 2>&1 || missing+=(libicu-dev)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 # The browser test (Tests/scripts/browser_check.py) drives Debian's Chromium through Debian's chromedriver:

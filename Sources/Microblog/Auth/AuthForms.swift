@@ -42,11 +42,15 @@ struct RegistrationForm: Sendable {
         if let password, let password2, password != password2 {
             errors.add("Field must be equal to password.", to: "password2")
         }
-        let usernameKey = username.flatMap { errors["username"].isEmpty ? IdentityKey($0) : nil }
+        let validUsername = username.flatMap { errors["username"].isEmpty ? $0 : nil }
         let emailKey = email.flatMap { errors["email"].isEmpty ? IdentityKey($0) : nil }
-        if usernameKey != nil || emailKey != nil {
-            let held = try await registry.lookUp(username: usernameKey, email: emailKey, exceptUserID: nil)
-            if held.username { errors.add(FormErrors.usernameTaken, to: "username") }
+        if validUsername != nil || emailKey != nil {
+            let held = try await registry.lookUp(username: validUsername, email: emailKey, exceptUserID: nil)
+            if held.username {
+                errors.add(FormErrors.usernameTaken, to: "username")
+            } else if held.lookAlike {
+                errors.add(FormErrors.nameTooSimilar, to: "username")
+            }
             if held.email { errors.add(FormErrors.emailTaken, to: "email") }
         }
         guard let username, let email, let password, errors.isEmpty else { return .failure(errors) }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The microblog's storage, whatever the engine: one method per read and per write invariant.
 ///
@@ -15,14 +16,20 @@ public protocol Store: Sendable {
 
     // MARK: Users
 
-    /// Inserts a user, checking inside the transaction that neither key is held.
-    /// - Throws: `.conflict(.username)` or `.conflict(.email)` when taken (by the check or by the UNIQUE index).
+    /// Inserts a user, checking inside the transaction that none of its keys is held.
+    /// - Throws: `.conflict(.username)`, `.conflict(.lookAlike)` or `.conflict(.email)` when taken (by the check or
+    ///   by the UNIQUE index).
     func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User
 
-    /// Changes a user's username (spelling or key) and about-me text, checking inside the transaction that no
-    /// other user holds the new key.
-    /// - Throws: `.conflict(.username)` when another user holds it.
-    func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, aboutMe: String?) async throws(StoreError)
+    /// Changes a user's username (spelling or key), its look-alike key (nil: keep the stored one) and about-me text,
+    /// checking inside the transaction that no other user holds the new keys.
+    /// - Throws: `.conflict(.username)` or `.conflict(.lookAlike)` when another user holds one.
+    func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, lookAlikeKey: IdentityKey?, aboutMe: String?) async throws(StoreError)
+
+    /// Gives every user without a ``LookAlikeKey`` theirs, in id order (every user anew when ICU's data is not the
+    /// data the stored keys came from), a bounded batch per transaction. A user whose key another user holds keeps
+    /// none, and keeps their name: they are returned, to be reported.
+    func assignLookAlikeKeys() async throws(StoreError) -> [LookAlikeName]
 
     /// Records that the user was seen at `date`.
     func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError)
@@ -35,7 +42,7 @@ public protocol Store: Sendable {
 
     /// Which of these keys a user other than `exceptUserID` holds (a nil key: not asked). Advisory, so that a form
     /// shows every message at once; the ``UserRegistry`` decides at the write.
-    func heldIdentityKeys(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys
+    func heldIdentityKeys(username: IdentityKey?, lookAlike: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys
 
     // MARK: Posts
 
@@ -197,7 +204,24 @@ public struct RememberToken: Sendable, Equatable {
 /// Which of the keys asked about another user holds.
 public struct HeldIdentityKeys: Sendable, Equatable {
     public var username: Bool
+    /// Another user's name looks like this one (their ``LookAlikeKey`` is the same).
+    public var lookAlike: Bool
     public var email: Bool
+}
+
+/// A user whose name looks like an earlier user's, both registered before the look-alike rule: both keep their names.
+public struct LookAlikeName: Sendable, Equatable, CustomStringConvertible {
+    public var username: String
+    public var looksLike: String
+
+    public var description: String { "\(username) looks like \(looksLike)" }
+
+    /// Logs each pair a store reported at start, as a warning.
+    static func report(_ names: [LookAlikeName], to logger: Logger) {
+        for name in names {
+            logger.warning("Two names from before the look-alike rule look the same, and both keep them: \(name)")
+        }
+    }
 }
 
 extension Store {

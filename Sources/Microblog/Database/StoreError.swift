@@ -20,6 +20,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The fields whose values are unique across users.
     public enum UniqueField: Sendable, Equatable {
         case username
+        /// A username's ``LookAlikeKey``: another user's name looks like it.
+        case lookAlike
         case email
         case other
     }
@@ -98,10 +100,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension StoreError.UniqueField {
     /// The field a UNIQUE constraint protects, read from its name or from the engine's message that names it
-    /// (`user.username_key` in SQLite's, `user_username_key_key` as PostgreSQL's constraint name).
+    /// (`user.username_key` in SQLite's, `user_username_key_unique` as PostgreSQL's constraint name).
     init(naming text: String) {
         if text.contains("username_key") {
             self = .username
+        } else if text.contains("look_alike_key") {
+            self = .lookAlike
         } else if text.contains("email_key") {
             self = .email
         } else {

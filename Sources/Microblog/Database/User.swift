@@ -10,6 +10,9 @@ public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistab
     public var username: String
     /// ``IdentityKey`` of the username: what uniqueness is decided on.
     var usernameKey: String
+    /// ``LookAlikeKey`` of the username: unique too. Nil for a name that looks like an earlier one, both registered
+    /// before the rule (and until a store has assigned the keys).
+    var lookAlikeKey: String?
     public var email: String
     var emailKey: String
     var passwordHash: String
@@ -19,6 +22,7 @@ public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistab
     enum CodingKeys: String, CodingKey {
         case id, username, email
         case usernameKey = "username_key"
+        case lookAlikeKey = "look_alike_key"
         case emailKey = "email_key"
         case passwordHash = "password_hash"
         case aboutMe = "about_me"
@@ -26,6 +30,7 @@ public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistab
     }
 
     static let usernameKeyColumn = Column(CodingKeys.usernameKey)
+    static let lookAlikeKeyColumn = Column(CodingKeys.lookAlikeKey)
     static let emailKeyColumn = Column(CodingKeys.emailKey)
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
@@ -37,6 +42,7 @@ public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistab
 public struct NewUser: Sendable {
     var username: String
     var usernameKey: IdentityKey
+    var lookAlikeKey: IdentityKey
     var email: String
     var emailKey: IdentityKey
     var passwordHash: String
@@ -49,6 +55,7 @@ extension User {
             id: id,
             username: new.username,
             usernameKey: new.usernameKey.rawValue,
+            lookAlikeKey: new.lookAlikeKey.rawValue,
             email: new.email,
             emailKey: new.emailKey.rawValue,
             passwordHash: new.passwordHash,

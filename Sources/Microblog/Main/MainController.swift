@@ -109,7 +109,7 @@ struct MainController: Sendable {
     @Sendable func editProfile(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let user = context.currentUser, let userID = user.id else { return .loginRedirect(for: request) }
         let form = context.form ?? .empty
-        switch try await EditProfileForm.validate(form, userID: userID, against: registry) {
+        switch try await EditProfileForm.validate(form, userID: userID, currentUsername: user.username, against: registry) {
         case .failure(let errors):
             return try renderEditProfile(context: context, username: form.echo("username"), aboutMe: form.echo("about_me"), errors: errors)
         case .success(let fields):

@@ -4,7 +4,7 @@ import CoreMetrics
 /// server, a test's own registry in tests). Every label value comes from a closed set: no user names, ids,
 /// paths or addresses.
 public struct AppMetrics: Sendable {
-    /// How a claim of a username or e-mail address ended.
+    /// How a claim of a username, its look-alike key or an e-mail address ended.
     public enum ClaimOutcome: String, Sendable, CaseIterable {
         /// The claim was written.
         case won
@@ -30,7 +30,7 @@ public struct AppMetrics: Sendable {
 
     public init(factory: any MetricsFactory) {
         var claims: [String: Counter] = [:]
-        for field in ["username", "email"] {
+        for field in ["username", "look_alike", "email"] {
             for outcome in ClaimOutcome.allCases {
                 claims["\(field) \(outcome.rawValue)"] = Counter(
                     label: "microblog_registry_claims_total",
@@ -69,6 +69,7 @@ public struct AppMetrics: Sendable {
     func claim(_ field: StoreError.UniqueField, _ outcome: ClaimOutcome) {
         let name = switch field {
         case .username: "username"
+        case .lookAlike: "look_alike"
         case .email: "email"
         case .other: ""
         }

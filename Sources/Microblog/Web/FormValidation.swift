@@ -14,11 +14,13 @@ struct FormErrors: Error, Sendable, Equatable {
     static let invalidCharacters = "This field contains characters that are not allowed."
     static let usernameTaken = "Please use a different username."
     static let emailTaken = "Please use a different email address."
+    static let nameTooSimilar = "That name is too similar to an existing name."
 
     /// The form message for a claim the ``UserRegistry`` refused; a storage failure is rethrown as what it is.
     mutating func add(_ refusal: RegistryError) throws(StoreError) {
         switch refusal {
         case .usernameTaken: add(Self.usernameTaken, to: "username")
+        case .nameTooSimilar: add(Self.nameTooSimilar, to: "username")
         case .emailTaken: add(Self.emailTaken, to: "email")
         case .store(let error): throw error
         }

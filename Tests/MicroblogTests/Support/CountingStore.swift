@@ -33,9 +33,14 @@ final class CountingStore: Store {
         return try await base.insertUser(new, at: now)
     }
 
-    func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, aboutMe: String?) async throws(StoreError) {
+    func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, lookAlikeKey: IdentityKey?, aboutMe: String?) async throws(StoreError) {
         count()
-        try await base.updateProfile(userID: userID, username: username, usernameKey: usernameKey, aboutMe: aboutMe)
+        try await base.updateProfile(userID: userID, username: username, usernameKey: usernameKey, lookAlikeKey: lookAlikeKey, aboutMe: aboutMe)
+    }
+
+    func assignLookAlikeKeys() async throws(StoreError) -> [LookAlikeName] {
+        count()
+        return try await base.assignLookAlikeKeys()
     }
 
     func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
@@ -53,9 +58,9 @@ final class CountingStore: Store {
         return try await base.user(usernameKey: key)
     }
 
-    func heldIdentityKeys(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
+    func heldIdentityKeys(username: IdentityKey?, lookAlike: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
         count()
-        return try await base.heldIdentityKeys(username: username, email: email, exceptUserID: exceptUserID)
+        return try await base.heldIdentityKeys(username: username, lookAlike: lookAlike, email: email, exceptUserID: exceptUserID)
     }
 
     func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {

@@ -7,7 +7,7 @@ import Testing
 /// offer: a write that skips the store's own checks (so only the schema stands in the way), and a whole-table count.
 enum StoreBackdoor {
     /// Sets a user's username with a bare UPDATE in one transaction, without the in-transaction check of
-    /// ``Store/updateProfile(userID:username:usernameKey:aboutMe:)``: only the UNIQUE index can refuse it.
+    /// ``Store/updateProfile(userID:username:usernameKey:lookAlikeKey:aboutMe:)``: only the UNIQUE index can refuse it.
     static func renameBypassingChecks(_ store: any Store, userID: Int64, to name: String) async throws(StoreError) {
         let key = IdentityKey(name).rawValue
         switch store {

@@ -58,7 +58,7 @@ struct UserRegistryTests {
         try await withStore(backend) { (_, database) async throws in
             let registry = UserRegistry(database: database)
             let ids = try await Self.makeUsers(registry, count: 2)
-            try await database.updateProfile(userID: ids[0], username: "taken", usernameKey: IdentityKey("taken"), aboutMe: nil)
+            try await database.updateProfile(userID: ids[0], username: "taken", usernameKey: IdentityKey("taken"), lookAlikeKey: LookAlikeKey.of("taken"), aboutMe: nil)
             // Bypass the in-transaction check to hit the index itself.
             let error = await #expect(throws: StoreError.self) {
                 try await StoreBackdoor.renameBypassingChecks(database, userID: ids[1], to: "TAKEN")

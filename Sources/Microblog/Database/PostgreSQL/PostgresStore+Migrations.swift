@@ -91,7 +91,19 @@ extension PostgresStore {
                 "DROP INDEX post_on_user_id_timestamp",
             ]
         ),
+        (
+            // Filled by assignLookAlikeKeys (the keys come from ICU, in Swift); NULL for a name that looks like an
+            // earlier user's, registered before this rule.
+            name: "v5: look-alike names",
+            statements: [
+                #"ALTER TABLE "user" ADD COLUMN look_alike_key TEXT CONSTRAINT user_look_alike_key_unique UNIQUE"#,
+                "CREATE TABLE look_alike_source (version TEXT NOT NULL)",
+            ]
+        ),
     ]
+
+    /// The advisory lock that makes instances starting together migrate, and assign look-alike keys, one at a time.
+    static let migrationLock = 7170613
 
     /// Opens one connection of its own (not the pool's), with the pool's session settings but no lock timeout:
     /// the migration waits for another instance's, and tests use it to create databases and hold locks.
@@ -124,15 +136,28 @@ extension PostgresStore {
         ).get()
     }
 
-    /// Applies the migrations not yet applied, in one transaction on one direct connection. An advisory lock
-    /// makes instances that start together migrate one after the other.
-    static func migrate(_ settings: PostgresSettings, logger: Logger) async throws(StoreError) {
-        // A server that accepts the connection but never answers would hold the start for good: the whole
-        // migration gets the connect timeout plus the query timeout.
+    /// Applies the migrations not yet applied, in one transaction on one direct connection, then gives users their
+    /// look-alike keys on another (``assignLookAlikeKeys(on:logger:)``) and returns the names it reports. An advisory
+    /// lock makes instances that start together migrate, and assign, one after the other.
+    @discardableResult
+    static func migrate(_ settings: PostgresSettings, logger: Logger) async throws(StoreError) -> [LookAlikeName] {
+        // A server that accepts the connection but never answers would hold the start for good: the migrations
+        // get the connect timeout plus the query timeout, and the keys as much again, each on its own connection.
         let deadline = settings.connectTimeout + settings.queryTimeout
         do {
             try await withDeadline(deadline, throwing: StoreError.unavailable(.unreachable)) {
                 try await applyMigrations(settings, logger: logger)
+            }
+            return try await withDeadline(deadline, throwing: StoreError.unavailable(.unreachable)) {
+                let connection = try await connectDirectly(settings, logger: logger)
+                do {
+                    let kept = try await assignLookAlikeKeys(on: connection, logger: logger)
+                    try await connection.close()
+                    return kept
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
             }
         } catch {
             throw StoreError(postgres: error, location: "\(#fileID):\(#line)")
@@ -145,7 +170,7 @@ extension PostgresStore {
         do {
             try await connection.withTransaction(logger: logger) { connection in
                 // Any constant identifies "the microblog's migrations" among advisory locks.
-                try await connection.query("SELECT pg_advisory_xact_lock(7170613)", logger: logger)
+                try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
                 try await connection.query(
                     "CREATE TABLE IF NOT EXISTS microblog_migration (name TEXT PRIMARY KEY)",
                     logger: logger

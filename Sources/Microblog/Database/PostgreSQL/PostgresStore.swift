@@ -33,7 +33,7 @@ public struct PostgresStore: Store {
         faults: DatabaseFaults = .none,
         metrics: AppMetrics = .none
     ) async throws(StoreError) -> PostgresStore {
-        try await migrate(settings, logger: logger)
+        LookAlikeName.report(try await migrate(settings, logger: logger), to: logger)
         var configuration: PostgresClient.Configuration
         if let socketPath = settings.socketPath {
             configuration = .init(

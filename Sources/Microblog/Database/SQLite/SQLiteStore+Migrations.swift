@@ -64,6 +64,17 @@ extension SQLiteStore {
                 """)
             try db.create(index: "session_on_user_id", on: "session", columns: ["user_id", "expires_at"])
         }
+        migrator.registerMigration("v5: look-alike names") { db in
+            // Filled by assignLookAlikeKeys (the keys come from ICU, in Swift); NULL for a name that looks like an
+            // earlier user's, registered before this rule.
+            try db.alter(table: "user") { t in
+                t.add(column: "look_alike_key", .text)
+            }
+            try db.create(index: "user_on_look_alike_key", on: "user", columns: ["look_alike_key"], options: .unique)
+            try db.create(table: "look_alike_source") { t in
+                t.column("version", .text).notNull()
+            }
+        }
         return migrator
     }
 }

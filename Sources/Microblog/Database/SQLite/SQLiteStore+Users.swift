@@ -8,6 +8,7 @@ extension User {
             id: try row.int64("id"),
             username: try row.text("username"),
             usernameKey: try row.text("username_key"),
+            lookAlikeKey: try row.optionalText("look_alike_key"),
             email: try row.text("email"),
             emailKey: try row.text("email_key"),
             passwordHash: try row.text("password_hash"),
@@ -18,12 +19,13 @@ extension User {
 }
 
 extension SQLiteStore {
-    /// Inserts a user, checking inside the transaction that neither key is held.
-    /// - Throws: `.conflict(.username)` or `.conflict(.email)` when taken (by the check or by the UNIQUE index).
     public func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
         try await write { db in
             if try User.filter(User.usernameKeyColumn == new.usernameKey.rawValue).isEmpty(db) == false {
                 throw StoreError.conflict(.username)
+            }
+            if try User.filter(User.lookAlikeKeyColumn == new.lookAlikeKey.rawValue).isEmpty(db) == false {
+                throw StoreError.conflict(.lookAlike)
             }
             if try User.filter(User.emailKeyColumn == new.emailKey.rawValue).isEmpty(db) == false {
                 throw StoreError.conflict(.email)
@@ -34,10 +36,7 @@ extension SQLiteStore {
         }
     }
 
-    /// Changes a user's username (spelling or key) and about-me text, checking inside the transaction that no
-    /// other user holds the new key.
-    /// - Throws: `.conflict(.username)` when another user holds it.
-    public func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, aboutMe: String?) async throws(StoreError) {
+    public func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, lookAlikeKey: IdentityKey?, aboutMe: String?) async throws(StoreError) {
         try await write { db in
             let holder = try Int64.fetchOne(
                 db,
@@ -45,10 +44,65 @@ extension SQLiteStore {
                 arguments: [usernameKey.rawValue, userID]
             )
             if holder != nil { throw StoreError.conflict(.username) }
+            if let lookAlikeKey {
+                let lookAlike = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT id FROM user WHERE look_alike_key = ? AND id <> ?",
+                    arguments: [lookAlikeKey.rawValue, userID]
+                )
+                if lookAlike != nil { throw StoreError.conflict(.lookAlike) }
+            }
             try db.execute(
-                sql: "UPDATE user SET username = ?, username_key = ?, about_me = ? WHERE id = ?",
-                arguments: [username, usernameKey.rawValue, aboutMe, userID]
+                sql: """
+                    UPDATE user SET username = ?, username_key = ?, look_alike_key = coalesce(?, look_alike_key), about_me = ?
+                    WHERE id = ?
+                    """,
+                arguments: [username, usernameKey.rawValue, lookAlikeKey?.rawValue, aboutMe, userID]
             )
+        }
+    }
+
+    public func assignLookAlikeKeys() async throws(StoreError) -> [LookAlikeName] {
+        var kept: [LookAlikeName] = []
+        var after: Int64 = 0
+        let version = LookAlikeKey.dataVersion
+        try await write { db in
+            let stored = try SQLiteRowReader.first(db.cachedStatement(sql: "SELECT version FROM look_alike_source"), arguments: []) {
+                row throws(StoreError) in try row.text("version")
+            }
+            if stored != version {
+                try db.execute(sql: "UPDATE user SET look_alike_key = NULL")
+                try db.execute(sql: "DELETE FROM look_alike_source")
+                try db.execute(sql: "INSERT INTO look_alike_source (version) VALUES (?)", arguments: [version])
+            }
+        }
+        while true {
+            let from = after
+            let batch = try await write { db -> LookAlikeBatch in
+                var users: [LookAlikeBatch.User] = []
+                try SQLiteRowReader.forEachRow(
+                    db.cachedStatement(sql: "SELECT id, username FROM user WHERE look_alike_key IS NULL AND id > ? ORDER BY id LIMIT ?"),
+                    arguments: [from, LookAlikeBatch.size]
+                ) { row throws(StoreError) in
+                    users.append(.init(id: try row.int64("id"), username: try row.text("username")))
+                }
+                var batch = LookAlikeBatch(users)
+                for key in batch.keys {
+                    let holder = try SQLiteRowReader.first(
+                        db.cachedStatement(sql: "SELECT username FROM user WHERE look_alike_key = ?"), arguments: [key]
+                    ) { row throws(StoreError) in try row.text("username") }
+                    if let holder { batch.held[key] = holder }
+                }
+                let decision = batch.decide()
+                for (id, key) in decision.assigned {
+                    try db.execute(sql: "UPDATE user SET look_alike_key = ? WHERE id = ?", arguments: [key.rawValue, id])
+                }
+                batch.kept = decision.kept
+                return batch
+            }
+            kept += batch.kept
+            guard let last = batch.users.last?.id else { return kept }
+            after = last
         }
     }
 
@@ -75,18 +129,19 @@ extension SQLiteStore {
         }
     }
 
-    public func heldIdentityKeys(username: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
+    public func heldIdentityKeys(username: IdentityKey?, lookAlike: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
         try await readOneStatement { db in
             let held = try SQLiteRowReader.first(
                 db.cachedStatement(sql: """
                     SELECT EXISTS (SELECT 1 FROM user WHERE username_key = ? AND id IS NOT ?) AS username,
+                           EXISTS (SELECT 1 FROM user WHERE look_alike_key = ? AND id IS NOT ?) AS look_alike,
                            EXISTS (SELECT 1 FROM user WHERE email_key = ? AND id IS NOT ?) AS email
                     """),
-                arguments: [username?.rawValue, exceptUserID, email?.rawValue, exceptUserID]
+                arguments: [username?.rawValue, exceptUserID, lookAlike?.rawValue, exceptUserID, email?.rawValue, exceptUserID]
             ) { row throws(StoreError) in
-                HeldIdentityKeys(username: try row.bool("username"), email: try row.bool("email"))
+                HeldIdentityKeys(username: try row.bool("username"), lookAlike: try row.bool("look_alike"), email: try row.bool("email"))
             }
-            return held ?? HeldIdentityKeys(username: false, email: false)
+            return held ?? HeldIdentityKeys(username: false, lookAlike: false, email: false)
         }
     }
 }
