@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Page depth: a release microblog on an SQLite database seeded by seed-feed.py (100,000 users, 1,000,000 posts, one
-# user `heavy` with 100,000), signed in, under wrk -t1 -c16 for 15 s a page: /index at the depth of the tutorial's
-# page 1, 500, 5,000 and 50,000, /user/heavy at 1, 500 and 5,000 (each a cursor, ?older=<post id>), and a light user's
-# profile quiet and while 8 connections ask for the deepest /index page. Figures go to stdout and $OUT (default a
+# user `heavy` with 100,000), signed in, under wrk -t1 -c16: /index at the depth of the tutorial's page 1, 500, 5,000
+# and 50,000, /user/heavy at 1, 500 and 5,000 (each a cursor, ?older=<post id>), ROUNDS (3) rounds of 5 s a page; then
+# a light user's profile quiet and while 8 connections ask for the deepest /index page. Figures go to stdout and $OUT (default a
 # temporary folder). Usage: Benchmarks/depth.sh .build/release/microblog
 set -euo pipefail
 binary=$(realpath "${1:?usage: Benchmarks/depth.sh PATH/TO/release/microblog}")
@@ -72,10 +72,29 @@ measure() { # name path wrk-arguments...
     "$(awk '/Requests\/sec/ {print $2}' "$OUT/$name.txt")" "$(awk '$1 == "50%" {print $2}' "$OUT/$name.txt")" \
     "$(awk '$1 == "99%" {print $2}' "$OUT/$name.txt")" "$(grep -E 'Non-2xx|Socket errors' "$OUT/$name.txt" | tr '\n' ' ')"
 }
-measure index-1 "/index" -c16 -d15s
-for page in 500 5000 50000; do measure "index-$page" "/index?older=$(cursor $page)" -c16 -d15s; done
-measure heavy-1 "/user/heavy" -c16 -d15s
-for page in 500 5000; do measure "heavy-$page" "/user/heavy?older=$(cursor $page heavy)" -c16 -d15s; done
+# The depths in turn, ROUNDS times (5 s each), so that the machine's drift over the run falls on every depth alike;
+# each depth's median, and its ratio to its first page's.
+pages=("index-1 /index")
+for page in 500 5000 50000; do pages+=("index-$page /index?older=$(cursor $page)"); done
+pages+=("heavy-1 /user/heavy")
+for page in 500 5000; do pages+=("heavy-$page /user/heavy?older=$(cursor $page heavy)"); done
+for round in $(seq "${ROUNDS:-3}"); do
+  for entry in "${pages[@]}"; do
+    read -r name path <<<"$entry"
+    wrk -t1 -c16 -d5s --latency -H "Cookie: session=$session" "$base$path" >"$OUT/$name.$round.txt" 2>&1
+    echo "$name $(awk '/Requests\/sec/ {print $2}' "$OUT/$name.$round.txt")" >>"$OUT/depths.txt"
+  done
+done
+python3 - "$OUT/depths.txt" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, rate = line.split()
+    runs.setdefault(name, []).append(float(rate))
+for name, rates in runs.items():
+    first = statistics.median(runs[name.split("-")[0] + "-1"])
+    print(f"{name:16s} {statistics.median(rates):8.0f} req/s (median of {len(rates)})  {statistics.median(rates) / first:5.2f} of the first page")
+PY
 measure user5-quiet "/user/user5" -c1 -d10s
 wrk -t1 -c8 -d30s -H "Cookie: session=$session" "$base/index?older=$(cursor 50000)" >"$OUT/deepest-load.txt" 2>&1 &
 load=$!
