@@ -231,7 +231,7 @@ extension Store {
     }
 
     /// The newest `perPage` posts of everyone or of one author.
-    func newestPosts(byAuthor authorID: Int64? = nil, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
+    package func newestPosts(byAuthor authorID: Int64? = nil, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor> {
         try await posts(byAuthor: authorID, at: .newest, perPage: perPage) ?? Page(items: [], newer: nil, older: nil)
     }
 }
