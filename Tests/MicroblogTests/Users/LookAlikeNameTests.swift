@@ -185,44 +185,7 @@ struct LookAlikeNameTests {
 
     // MARK: Over HTTP
 
-    /// Signs up one browser per name at once, spread over `clients`.
-    static func registerAtOnce(_ names: [String], clients: [any HTTPTransport]) async throws -> RegistryHTTPRaceTests.Tally {
-        var prepared: [(Browser, String)] = []
-        for index in names.indices {
-            let browser = Browser(clients[index % clients.count])
-            prepared.append((browser, try await browser.csrfToken(from: "/register")))
-        }
-        return try await withThrowingTaskGroup(of: Page.self) { group in
-            for (index, (browser, token)) in prepared.enumerated() {
-                group.addTask {
-                    try await browser.post("/register", FormFields.registration(
-                        csrfToken: token, username: names[index], email: "look\(index)@example.com", password: "password-\(index)"
-                    ), csrf: false)
-                }
-            }
-            var tally = RegistryHTTPRaceTests.Tally()
-            for try await page in group { tally.count(page, rejection: FormErrors.nameTooSimilar) }
-            return tally
-        }
-    }
-
-    /// Each browser renames to its own name, all at once.
-    static func renameAtOnce(_ browsers: [Browser], to names: [String]) async throws -> RegistryHTTPRaceTests.Tally {
-        var prepared: [(Browser, String)] = []
-        for browser in browsers { prepared.append((browser, try await browser.csrfToken(from: "/edit_profile"))) }
-        return try await withThrowingTaskGroup(of: Page.self) { group in
-            for (index, (browser, token)) in prepared.enumerated() {
-                group.addTask {
-                    try await browser.post("/edit_profile", FormFields.editProfile(csrfToken: token, username: names[index], aboutMe: ""), csrf: false)
-                }
-            }
-            var tally = RegistryHTTPRaceTests.Tally()
-            for try await page in group { tally.count(page, rejection: FormErrors.nameTooSimilar) }
-            return tally
-        }
-    }
-
-    /// How many users hold a name whose look-alike key is `key`.
+    /// How many of `names` a user holds.
     static func holders(of names: [String], in database: any Store) async throws -> Int {
         var count = 0
         for name in names where try await database.user(usernameKey: IdentityKey(name)) != nil { count += 1 }
@@ -236,11 +199,11 @@ struct LookAlikeNameTests {
         let names = Self.confusableNames
         let renamed = names.map { $0 + "x" }
         try await env.withLiveServer { client in
-            let registrations = try await Self.registerAtOnce(names, clients: [client])
+            let registrations = try await RegistryHTTPRaceTests.register(names, clients: [client], rejection: FormErrors.nameTooSimilar)
             print("look-alike registrations: \(registrations)")
             #expect(registrations.redirects == 1 && registrations.rejected == 31 && registrations.serverErrors == 0 && registrations.other == 0, "\(registrations)")
             let browsers = try await RegistryHTTPRaceTests.signUp(count: 32, clients: [client], prefix: "lookalike")
-            let renames = try await Self.renameAtOnce(browsers, to: renamed)
+            let renames = try await RegistryHTTPRaceTests.rename(browsers, to: renamed, rejection: FormErrors.nameTooSimilar)
             print("look-alike renames: \(renames)")
             #expect(renames.redirects == 1 && renames.rejected == 31 && renames.serverErrors == 0 && renames.other == 0, "\(renames)")
         }
@@ -262,11 +225,11 @@ struct LookAlikeNameTests {
             try await second.test(.live) { secondServer in
                 try await LiveClient.with(firstServer) { one in
                     try await LiveClient.with(secondServer) { two in
-                        let registrations = try await Self.registerAtOnce(names, clients: [one, two])
+                        let registrations = try await RegistryHTTPRaceTests.register(names, clients: [one, two], rejection: FormErrors.nameTooSimilar)
                         print("two instances, look-alike registrations: \(registrations)")
                         #expect(registrations.redirects == 1 && registrations.rejected == 31 && registrations.serverErrors == 0 && registrations.other == 0, "\(registrations)")
                         let browsers = try await RegistryHTTPRaceTests.signUp(count: 32, clients: [one, two], prefix: "twinlook")
-                        let renames = try await Self.renameAtOnce(browsers, to: renamed)
+                        let renames = try await RegistryHTTPRaceTests.rename(browsers, to: renamed, rejection: FormErrors.nameTooSimilar)
                         print("two instances, look-alike renames: \(renames)")
                         #expect(renames.redirects == 1 && renames.rejected == 31 && renames.serverErrors == 0 && renames.other == 0, "\(renames)")
                     }

@@ -43,24 +43,36 @@ struct RegistryHTTPRaceTests {
 
     /// Every browser posts a rename to `name` at once; the CSRF tokens are fetched first.
     static func renameAll(_ browsers: [Browser], to name: String) async throws -> Tally {
+        try await rename(browsers, to: Array(repeating: name, count: browsers.count), rejection: FormErrors.usernameTaken)
+    }
+
+    /// Browser `i` posts a rename to `names[i]`, all at once; the CSRF tokens are fetched first. A 200 page with
+    /// `rejection` on it counts as rejected.
+    static func rename(_ browsers: [Browser], to names: [String], rejection: String) async throws -> Tally {
         var prepared: [(Browser, String)] = []
         for browser in browsers { prepared.append((browser, try await browser.csrfToken(from: "/edit_profile"))) }
         return try await withThrowingTaskGroup(of: Page.self) { group in
-            for (browser, token) in prepared {
+            for (index, (browser, token)) in prepared.enumerated() {
                 group.addTask {
-                    try await browser.post("/edit_profile", FormFields.editProfile(csrfToken: token, username: name, aboutMe: ""), csrf: false)
+                    try await browser.post("/edit_profile", FormFields.editProfile(csrfToken: token, username: names[index], aboutMe: ""), csrf: false)
                 }
             }
             var tally = Tally()
-            for try await page in group { tally.count(page, rejection: "Please use a different username.") }
+            for try await page in group { tally.count(page, rejection: rejection) }
             return tally
         }
     }
 
     /// `count` anonymous browsers register `name` at once, each with its own e-mail address.
     static func registerAll(count: Int, clients: [any HTTPTransport], name: String) async throws -> Tally {
+        try await register(Array(repeating: name, count: count), clients: clients, rejection: FormErrors.usernameTaken)
+    }
+
+    /// An anonymous browser per name registers it, all at once, spread over `clients`, each with its own e-mail
+    /// address. A 200 page with `rejection` on it counts as rejected.
+    static func register(_ names: [String], clients: [any HTTPTransport], rejection: String) async throws -> Tally {
         var prepared: [(Browser, String)] = []
-        for index in 0..<count {
+        for index in names.indices {
             let browser = Browser(clients[index % clients.count])
             prepared.append((browser, try await browser.csrfToken(from: "/register")))
         }
@@ -68,12 +80,12 @@ struct RegistryHTTPRaceTests {
             for (index, (browser, token)) in prepared.enumerated() {
                 group.addTask {
                     try await browser.post("/register", FormFields.registration(
-                        csrfToken: token, username: name, email: "\(name)\(index)@example.com", password: "password-\(index)"
+                        csrfToken: token, username: names[index], email: "\(names[index])\(index)@example.com", password: "password-\(index)"
                     ), csrf: false)
                 }
             }
             var tally = Tally()
-            for try await page in group { tally.count(page, rejection: "Please use a different username.") }
+            for try await page in group { tally.count(page, rejection: rejection) }
             return tally
         }
     }

@@ -115,10 +115,6 @@ public struct PostgresStore: Store {
         }
     }
 
-    /// Runs `operation`, or throws `.unavailable(.timedOut)` once ``PostgresSettings/queryTimeout`` passes,
-    /// without waiting for the operation any longer (a query to a host that vanished would wait for TCP): it is
-    /// cancelled and ends in the background, a wait for a connection at once, a statement at `statement_timeout`,
-    /// a connection nobody answers when the pool closes it.
     /// Reads the schema on a pooled connection.
     public func checkHealth() async throws(StoreError) {
         let logger = logger
@@ -134,6 +130,10 @@ public struct PostgresStore: Store {
         return try await body()
     }
 
+    /// Runs `operation`, or throws `.unavailable(.timedOut)` once ``PostgresSettings/queryTimeout`` passes,
+    /// without waiting for the operation any longer (a query to a host that vanished would wait for TCP): it is
+    /// cancelled and ends in the background, a wait for a connection at once, a statement at `statement_timeout`,
+    /// a connection nobody answers when the pool closes it.
     private func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withDeadline(settings.queryTimeout, throwing: StoreError.unavailable(.timedOut), operation)
     }
