@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 
 /// Where and how to reach PostgreSQL: parsed from `DATABASE_URL=postgres://user[:password]@host[:port]/database`
 /// (or `?host=/socket/directory` for a Unix socket), with the pool's size and the timeouts after which a request
@@ -77,5 +78,36 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let place = socketDirectory.map { "\($0) (socket)" } ?? "\(host):\(port)"
         return "postgres://\(username)\(password == nil ? "" : ":<redacted>")@\(place)/\(database)"
+    }
+}
+
+/// A postgres-nio configuration that names where the server is: the pool's (`PostgresClient.Configuration`) and a
+/// direct connection's (`PostgresConnection.Configuration`) take the same two forms.
+protocol PostgresEndpointConfiguration {
+    associatedtype TLS
+    /// No TLS: the server is on this host (a Unix socket, loopback) or on a private network.
+    static var withoutTLS: TLS { get }
+    init(unixSocketPath: String, username: String, password: String?, database: String?)
+    init(host: String, port: Int, username: String, password: String?, database: String?, tls: TLS)
+}
+
+extension PostgresClient.Configuration: PostgresEndpointConfiguration {
+    static var withoutTLS: TLS { .disable }
+}
+
+extension PostgresConnection.Configuration: PostgresEndpointConfiguration {
+    static var withoutTLS: TLS { .disable }
+}
+
+extension PostgresSettings {
+    /// The server's address and credentials as `Configuration`: its Unix socket when the URL names a socket folder,
+    /// else TCP to host and port.
+    func endpoint<Configuration: PostgresEndpointConfiguration>(_: Configuration.Type) -> Configuration {
+        if let socketPath {
+            return Configuration(unixSocketPath: socketPath, username: username, password: password, database: database)
+        }
+        return Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: Configuration.withoutTLS
+        )
     }
 }

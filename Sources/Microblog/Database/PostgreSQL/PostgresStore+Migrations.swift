@@ -108,24 +108,7 @@ extension PostgresStore {
     /// Opens one connection of its own (not the pool's), with the pool's session settings but no lock timeout:
     /// the migration waits for another instance's, and tests use it to create databases and hold locks.
     static func connectDirectly(_ settings: PostgresSettings, logger: Logger) async throws -> PostgresConnection {
-        var configuration: PostgresConnection.Configuration
-        if let socketPath = settings.socketPath {
-            configuration = .init(
-                unixSocketPath: socketPath,
-                username: settings.username,
-                password: settings.password,
-                database: settings.database
-            )
-        } else {
-            configuration = .init(
-                host: settings.host,
-                port: settings.port,
-                username: settings.username,
-                password: settings.password,
-                database: settings.database,
-                tls: .disable
-            )
-        }
+        var configuration = settings.endpoint(PostgresConnection.Configuration.self)
         configuration.options.connectTimeout = TimeAmount(settings.connectTimeout)
         configuration.options.additionalStartupParameters = startupParameters(settings, lockTimeout: false)
         return try await PostgresConnection.connect(

@@ -34,24 +34,7 @@ public struct PostgresStore: Store {
         metrics: AppMetrics = .none
     ) async throws(StoreError) -> PostgresStore {
         LookAlikeName.report(try await migrate(settings, logger: logger), to: logger)
-        var configuration: PostgresClient.Configuration
-        if let socketPath = settings.socketPath {
-            configuration = .init(
-                unixSocketPath: socketPath,
-                username: settings.username,
-                password: settings.password,
-                database: settings.database
-            )
-        } else {
-            configuration = .init(
-                host: settings.host,
-                port: settings.port,
-                username: settings.username,
-                password: settings.password,
-                database: settings.database,
-                tls: .disable
-            )
-        }
+        var configuration = settings.endpoint(PostgresClient.Configuration.self)
         configuration.options.maximumConnections = settings.maxConnections
         configuration.options.connectTimeout = settings.connectTimeout
         configuration.options.additionalStartupParameters = Self.startupParameters(settings)
