@@ -76,6 +76,14 @@ let package = Package(
             name: "CICUSpoof",
             linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]
         ),
+        // The deterministic simulation: a seeded executor that runs the real actors (the registry, the login throttle,
+        // the log sink) through schedules and faults chosen by a seed, an in-memory store, and the workloads with their
+        // invariants. Used by the tests, not by the server.
+        .target(
+            name: "MicroblogSimulation",
+            dependencies: ["Microblog"],
+            swiftSettings: swiftSettings
+        ),
         // swift-mustache rendering the same templates: the reference the tests and the benchmarks hold the compiled
         // pages to. Not a dependency of the server.
         .target(
@@ -109,6 +117,7 @@ let package = Package(
             name: "MicroblogTests",
             dependencies: [
                 "Microblog",
+                "MicroblogSimulation",
                 "MicroblogClient",
                 "MustacheReference",
                 .product(name: "Hummingbird", package: "hummingbird"),

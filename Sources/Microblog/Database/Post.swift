@@ -28,7 +28,7 @@ public struct PostWithAuthor: Sendable, Equatable {
     public var authorName: String
     public var authorEmail: String
 
-    init(id: Int64, body: String, authorName: String, authorEmail: String) {
+    package init(id: Int64, body: String, authorName: String, authorEmail: String) {
         self.id = id
         self.body = body
         self.authorName = authorName

@@ -156,7 +156,7 @@ struct KeysetStatements: Sendable {
 extension Page where Item == PostWithAuthor {
     /// The page at `position` made of the rows a store fetched for it: `perPage + 1` at most (the extra row says the
     /// feed goes on in the direction fetched), newest first, or oldest first for ``PagePosition/newerThan(postID:)``.
-    init(fetched: [PostWithAuthor], at position: PagePosition, perPage: Int) {
+    package init(fetched: [PostWithAuthor], at position: PagePosition, perPage: Int) {
         let goesOn = fetched.count > perPage
         switch position {
         case .newest, .olderThan:
@@ -188,7 +188,7 @@ public struct LoginLimit: Sendable, Equatable {
     public var maximumBackoff: Double
 
     /// How long the store keeps a record after `now`: the window, or the longest block, whichever is longer.
-    var retention: Double { max(window, maximumBackoff) }
+    package var retention: Double { max(window, maximumBackoff) }
 }
 
 /// A stored remember-me token, found by its selector.
@@ -199,6 +199,13 @@ public struct RememberToken: Sendable, Equatable {
     public var previousHash: Data?
     public var rotatedAt: Date?
     public var userID: Int64
+
+    package init(validatorHash: Data, previousHash: Data? = nil, rotatedAt: Date? = nil, userID: Int64) {
+        self.validatorHash = validatorHash
+        self.previousHash = previousHash
+        self.rotatedAt = rotatedAt
+        self.userID = userID
+    }
 }
 
 /// Which of the keys asked about another user holds.
@@ -207,12 +214,23 @@ public struct HeldIdentityKeys: Sendable, Equatable {
     /// Another user's name looks like this one (their ``LookAlikeKey`` is the same).
     public var lookAlike: Bool
     public var email: Bool
+
+    package init(username: Bool, lookAlike: Bool, email: Bool) {
+        self.username = username
+        self.lookAlike = lookAlike
+        self.email = email
+    }
 }
 
 /// A user whose name looks like an earlier user's, both registered before the look-alike rule: both keep their names.
 public struct LookAlikeName: Sendable, Equatable, CustomStringConvertible {
     public var username: String
     public var looksLike: String
+
+    package init(username: String, looksLike: String) {
+        self.username = username
+        self.looksLike = looksLike
+    }
 
     public var description: String { "\(username) looks like \(looksLike)" }
 

@@ -9,13 +9,13 @@ public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistab
     /// The username as the user typed it: what pages show.
     public var username: String
     /// ``IdentityKey`` of the username: what uniqueness is decided on.
-    var usernameKey: String
+    package var usernameKey: String
     /// ``LookAlikeKey`` of the username: unique too. Nil for a name that looks like an earlier one, both registered
     /// before the rule (and until a store has assigned the keys).
-    var lookAlikeKey: String?
+    package var lookAlikeKey: String?
     public var email: String
-    var emailKey: String
-    var passwordHash: String
+    package var emailKey: String
+    package var passwordHash: String
     public var aboutMe: String?
     public var lastSeen: Date
 
@@ -29,6 +29,28 @@ public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistab
         case lastSeen = "last_seen"
     }
 
+    package init(
+        id: Int64?,
+        username: String,
+        usernameKey: String,
+        lookAlikeKey: String? = nil,
+        email: String,
+        emailKey: String,
+        passwordHash: String,
+        aboutMe: String? = nil,
+        lastSeen: Date
+    ) {
+        self.id = id
+        self.username = username
+        self.usernameKey = usernameKey
+        self.lookAlikeKey = lookAlikeKey
+        self.email = email
+        self.emailKey = emailKey
+        self.passwordHash = passwordHash
+        self.aboutMe = aboutMe
+        self.lastSeen = lastSeen
+    }
+
     static let usernameKeyColumn = Column(CodingKeys.usernameKey)
     static let lookAlikeKeyColumn = Column(CodingKeys.lookAlikeKey)
     static let emailKeyColumn = Column(CodingKeys.emailKey)
@@ -40,17 +62,17 @@ public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistab
 
 /// The fields of a registration, already validated and normalised.
 public struct NewUser: Sendable {
-    var username: String
-    var usernameKey: IdentityKey
-    var lookAlikeKey: IdentityKey
-    var email: String
-    var emailKey: IdentityKey
-    var passwordHash: String
+    package var username: String
+    package var usernameKey: IdentityKey
+    package var lookAlikeKey: IdentityKey
+    package var email: String
+    package var emailKey: IdentityKey
+    package var passwordHash: String
 }
 
 extension User {
     /// The user a store has just inserted from `new`, with the id the database gave it.
-    init(_ new: NewUser, id: Int64?, lastSeen: Date) {
+    package init(_ new: NewUser, id: Int64?, lastSeen: Date) {
         self.init(
             id: id,
             username: new.username,
