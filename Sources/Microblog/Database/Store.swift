@@ -112,6 +112,8 @@ public protocol Store: Sendable {
 
     /// After a successful login: deletes the records of `clearing`, and gives the attempt back to each subject of
     /// `releasing` (its count less one, and no longer blocked once that is below its allowance), in one transaction.
+    /// An engine that locks rows takes them in the order of their subjects, as admission does (``LoginThrottle`` sorts
+    /// an attempt's subjects), so that a settle and an admission never wait for each other in a cycle.
     func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError)
 }
 

@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
+import Logging
 import NIOConcurrencyHelpers
+import PostgresNIO
 import Prometheus
 import Testing
 @testable import Microblog
@@ -174,6 +176,43 @@ struct LoginThrottleTests {
                 #expect(admitted == 12, "the client's allowance, counted across both instances")
                 #expect(try await throttles[1].admit([.client("192.0.2.7")]) != nil)
             }
+        }
+    }
+
+    @Test("PostgreSQL: a settle takes its rows in admission's order, so an admission holding the first row and a successful login never wait for each other in a cycle (the schedule the simulation found)")
+    func settleLockOrder() async throws {
+        let env = try await TestEnvironment(.postgres)
+        defer { env.removeFiles() }
+        let settings = try #require(env.configuration.postgres)
+        try await env.withStore { (store) async throws -> Void in
+            let policy = LoginThrottle.Policy()
+            let throttle = LoginThrottle(policy: policy, store: store)
+            let subjects: [LoginThrottle.Subject] = [.account(IdentityKey("ada")), .client("198.51.100.7")]
+            #expect(try await throttle.admit(subjects) == nil)
+            let rows = subjects.map { policy.limit(for: $0).subject }.sorted()
+            let logger = Logger(label: "test-admission")
+            // Another instance's admission between its two statements: it holds the first row in order, and its next
+            // statement takes the second.
+            let admission = try await PostgresStore.connectDirectly(settings, logger: logger)
+            try await admission.query("BEGIN", logger: logger)
+            try await admission.query("SELECT 1 FROM login_failure WHERE subject = \(rows[0]) FOR UPDATE", logger: logger)
+            let settle = Task { try await throttle.settleSuccess(subjects) }
+            // Until the settle waits for a row: whatever it holds by then decides whether the next statement deadlocks.
+            var waiting = 0
+            for _ in 0..<10_000 where waiting == 0 {
+                let rows = try await admission.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                    logger: logger
+                ).collect()
+                waiting = try rows.first?.decode(Int.self) ?? 0
+            }
+            #expect(waiting == 1, "the settle waits for the admission's row")
+            // Had the settle taken the second row first, PostgreSQL would end one of the two as a deadlock here.
+            try await admission.query("SELECT 1 FROM login_failure WHERE subject = \(rows[1]) FOR UPDATE", logger: logger)
+            try await admission.query("COMMIT", logger: logger)
+            try await admission.close()
+            try await settle.value
+            #expect(try await throttle.admit(subjects) == nil, "the account's record is cleared and the client's attempt given back")
         }
     }
 

@@ -55,17 +55,22 @@ extension PostgresStore {
 
     public func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError) {
         let logger = logger
+        // Each statement locks its subject's row until the transaction ends: the rows are taken in the order admission
+        // takes them (sorted by subject), so that a settle and an admission never wait for each other in a cycle.
+        let statements = (clearing.map { (subject: $0, release: nil as LoginLimit?) } + releasing.map { ($0.subject, $0) })
+            .sorted { $0.subject < $1.subject }
         try await withTransaction { connection in
-            if !clearing.isEmpty {
-                _ = try await connection.query("DELETE FROM login_failure WHERE subject = ANY(\(clearing))", logger: logger)
-            }
-            for limit in releasing {
+            for (subject, release) in statements {
+                guard let limit = release else {
+                    _ = try await connection.query("DELETE FROM login_failure WHERE subject = \(subject)", logger: logger)
+                    continue
+                }
                 let allowed = Int32(clamping: limit.allowed)
                 _ = try await connection.query(
                     """
                     UPDATE login_failure SET failures = GREATEST(failures - 1, 0),
                         blocked_until = CASE WHEN failures - 1 < \(allowed) THEN NULL ELSE blocked_until END
-                    WHERE subject = \(limit.subject)
+                    WHERE subject = \(subject)
                     """,
                     logger: logger
                 )
