@@ -450,8 +450,8 @@ package struct SimulatedStore: Store {
         let engine = database.engine
         if engine == .sqlite { await database.writeLock.lock() }
         var locked: [SimulatedLock] = []
-        // The statements' order, as the stores run them: the DELETE of `clearing`, then an UPDATE per released subject.
-        for subject in clearing + releasing.map(\.subject) {
+        // The statements' order, as PostgresStore runs them: one per subject, in the order of the subjects.
+        for subject in (clearing + releasing.map(\.subject)).sorted() {
             if engine == .postgres {
                 let lock = database.rowLock(subject)
                 await lock.lock()

@@ -81,7 +81,7 @@ public struct LoginThrottle: Sendable {
         }
 
         /// The store's limit for `subject`.
-        func limit(for subject: Subject) -> LoginLimit {
+        package func limit(for subject: Subject) -> LoginLimit {
             let (allowed, window, base, maximum): (Int, TimeInterval, TimeInterval, TimeInterval) = switch subject {
             case .account: (allowedFailures, self.window, baseBackoff, maximumBackoff)
             case .client: (allowedClientFailures, self.window, baseBackoff, maximumBackoff)
@@ -103,7 +103,7 @@ public struct LoginThrottle: Sendable {
 
     /// The subjects an attempt to log in as `account` counts against: the device alone when the browser holds a
     /// device cookie for that account, else the account and the client's network (when the address is known).
-    static func subjects(account: IdentityKey, device: String?, client: String?) -> [Subject] {
+    package static func subjects(account: IdentityKey, device: String?, client: String?) -> [Subject] {
         if let device { return [.device(device)] }
         return [.account(account)] + (client.map { [.client(ClientNetwork.of($0))] } ?? [])
     }
