@@ -42,12 +42,13 @@ public actor LogSink: Service {
     private var monitor: LogFileMonitor
     private nonisolated let diagnostics: LogDiagnostics
     private var started = false
-    /// The sink's own thread, and its executor.
-    private nonisolated let thread: MultiThreadedEventLoopGroup
-    private nonisolated let loop: any EventLoop
+    /// The sink's own thread (nil when its runtime gives it an executor), and its executor.
+    private nonisolated let thread: MultiThreadedEventLoopGroup?
+    private nonisolated let executor: any SerialExecutor
+    private nonisolated let runtime: LogSinkRuntime
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
-        loop.executor.asUnownedSerialExecutor()
+        executor.asUnownedSerialExecutor()
     }
 
     /// - Parameters:
@@ -64,20 +65,24 @@ public actor LogSink: Service {
         self.init(configuration: configuration, mail: mail, mailPolicy: mailPolicy, metrics: metrics, diagnostics: .standardError)
     }
 
-    /// - Parameter diagnostics: where failures of the log file are reported (tests collect them).
+    /// - Parameters:
+    ///   - diagnostics: where failures of the log file are reported (tests collect them).
+    ///   - runtime: where the sink runs, how it sends mail and how it waits (``LogSinkRuntime/production``, or a
+    ///     simulation's).
     init(
         configuration: LogConfiguration,
         mail: MailConfiguration?,
         mailPolicy: MailPolicy = MailPolicy(),
         metrics: LogSinkMetrics = .none,
-        diagnostics: LogDiagnostics
+        diagnostics: LogDiagnostics,
+        runtime: LogSinkRuntime = .production
     ) {
         self.configuration = configuration
         self.mail = mail
         self.mailPolicy = mailPolicy
         self.metrics = metrics
         self.buffer = LogRecordBuffer(capacity: configuration.bufferCapacity)
-        self.mailQueue = MailQueue(capacity: mailPolicy.queueCapacity, depth: metrics.mailQueueDepth)
+        self.mailQueue = MailQueue(capacity: mailPolicy.queueCapacity, depth: metrics.mailQueueDepth, sleep: runtime.sleep)
         (self.mailEvents, self.eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
         let writer = RotatingFileWriter(
             directory: configuration.directory,
@@ -88,12 +93,24 @@ public actor LogSink: Service {
         self.writer = writer
         self.monitor = LogFileMonitor(path: writer.path, maxBytes: writer.maxBytes, quietPeriod: diagnostics.quietPeriod)
         self.diagnostics = diagnostics
-        self.thread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        self.loop = thread.next()
+        self.runtime = runtime
+        if let executor = runtime.executor {
+            self.thread = nil
+            self.executor = executor
+        } else {
+            let thread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            self.thread = thread
+            self.executor = thread.next().executor
+        }
     }
 
     deinit {
-        thread.shutdownGracefully { _ in }
+        thread?.shutdownGracefully { _ in }
+    }
+
+    /// A sink on `runtime` (a simulation's executor, transport and clock), reporting file failures on stderr.
+    package init(configuration: LogConfiguration, mail: MailConfiguration?, mailPolicy: MailPolicy, runtime: LogSinkRuntime) {
+        self.init(configuration: configuration, mail: mail, mailPolicy: mailPolicy, metrics: .none, diagnostics: .standardError, runtime: runtime)
     }
 
     /// What the log file has lost so far, and whether it is failing now (as of the last batch written; while the
@@ -129,7 +146,8 @@ public actor LogSink: Service {
         let mailQueue = self.mailQueue
         let dispatcher = mail.map { mail in
             MailDispatcher(
-                client: SMTPClient(configuration: mail),
+                transport: runtime.transport(mail),
+                configuration: mail,
                 policy: mailPolicy,
                 queue: mailQueue,
                 report: { buffer.push($0) },

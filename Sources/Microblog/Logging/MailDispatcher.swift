@@ -3,7 +3,8 @@ import Logging
 /// The mail loop of a ``LogSink``: waits for error records, lets a window pass so that a burst becomes one
 /// mail, sends it with retries, and reports failures to the file (never to mail).
 struct MailDispatcher: Sendable {
-    let client: SMTPClient
+    let transport: any MailTransport
+    let configuration: MailConfiguration
     let policy: MailPolicy
     let queue: MailQueue
     let report: @Sendable (LogRecord) -> Void
@@ -39,7 +40,6 @@ struct MailDispatcher: Sendable {
         for record in records {
             body += LogLineFormatter.format(record)
         }
-        let configuration = client.configuration
         return MailMessage(
             from: configuration.sender,
             to: configuration.admins,
@@ -54,7 +54,7 @@ struct MailDispatcher: Sendable {
         while true {
             attempt += 1
             do {
-                try await client.send(message)
+                try await transport.send(message)
                 emit(.delivered(records: records.count, dropped: dropped, attempt: attempt))
                 return
             } catch {

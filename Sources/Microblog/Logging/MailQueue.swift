@@ -20,9 +20,13 @@ final class MailQueue: Sendable {
     /// The number of records waiting, kept up to date for the metrics.
     private let depth: Meter
 
-    init(capacity: Int, depth: Meter) {
+    /// How the mail loop waits (`Task.sleep`, or a simulation's clock).
+    private let wait: @Sendable (Duration) async throws -> Void
+
+    init(capacity: Int, depth: Meter, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.capacity = max(1, capacity)
         self.depth = depth
+        self.wait = sleep
     }
 
     /// Queues a record, or counts it as dropped when the queue is full or closed.
@@ -121,7 +125,7 @@ final class MailQueue: Sendable {
     /// Sleeps for `duration`, or less when the queue closes or the task is cancelled.
     func sleep(for duration: Duration) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { try? await self.wait(duration) }
             group.addTask { await self.waitUntilClosed() }
             await group.next()
             group.cancelAll()
