@@ -32,10 +32,25 @@ package struct LogSinkScenario: SimulationScenario {
 
     package var choicePoints: Int { 80 }
 
-    package func play(seed: UInt64, in context: SimulationContext) async -> Outcome {
+    /// The producers and records each of `seed`'s workload.
+    func size(seed: UInt64) -> (producers: Int, recordsEach: Int) {
         var random = SimulationRandom(seed: seed ^ 0x10_6511_4C)
-        let producers = producers ?? Int.random(in: 1...3, using: &random)
-        let recordsEach = recordsEach ?? Int.random(in: 2...6, using: &random)
+        let drawnProducers = Int.random(in: 1...3, using: &random)
+        let drawnRecords = Int.random(in: 2...6, using: &random)
+        return (producers ?? drawnProducers, recordsEach ?? drawnRecords)
+    }
+
+    package func smaller(seed: UInt64) -> [LogSinkScenario] {
+        let (producers, recordsEach) = size(seed: seed)
+        var smaller: [LogSinkScenario] = []
+        if producers > 1 { smaller.append(LogSinkScenario(producers: producers - 1, recordsEach: recordsEach)) }
+        if recordsEach > 1 { smaller.append(LogSinkScenario(producers: producers, recordsEach: recordsEach - 1)) }
+        return smaller
+    }
+
+    package func play(seed: UInt64, in context: SimulationContext) async -> Outcome {
+        let (producers, recordsEach) = size(seed: seed)
+        context.note("workload: \(producers) producers, \(recordsEach) records each")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simulation-log-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = SimulatedMailServer(context: context, transientFailureRate: transientFailureRate, permanentFailureRate: permanentFailureRate)

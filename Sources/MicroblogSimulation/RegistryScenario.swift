@@ -62,6 +62,8 @@ package struct RegistryScenario: SimulationScenario {
 
     package var choicePoints: Int { 60 }
 
+    package var name: String { "RegistryScenario (\(engine))" }
+
     /// Names that collide: one key in two spellings, a look-alike (Cyrillic а), an existing user's name.
     static let names = ["cara", "Cara", "c\u{0430}ra", "ada", "dan", "b\u{043E}b"]
     static let emails = ["c@example.com", "d@example.com", "ada@example.com"]
@@ -84,10 +86,21 @@ package struct RegistryScenario: SimulationScenario {
         }
     }
 
+    package func smaller(seed: UInt64) -> [RegistryScenario] {
+        let operations = workload(seed: seed)
+        guard operations.count > 1 else { return [] }
+        return operations.indices.map { index in
+            var smaller = self
+            smaller.operations = operations.enumerated().filter { $0.offset != index }.map(\.element)
+            return smaller
+        }
+    }
+
     package func play(seed: UInt64, in context: SimulationContext) async -> Outcome {
         let database = SimulatedDatabase(engine: engine)
         for (name, email) in initialUsers { database.seedUser(name, email: email) }
         let operations = workload(seed: seed)
+        context.note("workload (\(engine)): \(operations.map(\.description).joined(separator: "; "))")
         let servers = (operations.map(\.server).max() ?? 0) + 1
         let stores = (0..<servers).map { server in
             var store = SimulatedStore(database: database, server: server, context: context, faultRate: faultRate)

@@ -4,6 +4,9 @@ import Foundation
 package protocol SimulationScenario: Sendable {
     associatedtype Outcome: Sendable
 
+    /// What reports call it (the type's name, and what sets it apart from its siblings).
+    var name: String { get }
+
     /// About how many choices among ready jobs one run makes (where a ``PCTSchedule`` puts its change points).
     var choicePoints: Int { get }
 
@@ -12,6 +15,16 @@ package protocol SimulationScenario: Sendable {
 
     /// What is wrong with a finished run: nothing when every invariant holds.
     func violations(of outcome: Outcome, seed: UInt64) -> [String]
+
+    /// The workload of `seed` with one part less, each way it can lose one (none: it cannot get smaller): what a
+    /// failure is shrunk through first.
+    func smaller(seed: UInt64) -> [Self]
+}
+
+extension SimulationScenario {
+    package var name: String { String(describing: Self.self) }
+
+    package func smaller(seed: UInt64) -> [Self] { [] }
 }
 
 /// How schedules are chosen.
@@ -78,8 +91,8 @@ package struct SimulationFailure: Sendable, CustomStringConvertible {
     package var description: String {
         """
         \(scenario): \(violations.joined(separator: "; "))
-          seed \(seed) (\(mode)), found after \(seedsRun) seed\(seedsRun == 1 ? "" : "s"): \(steps) steps, \(choices.count) choices, \(departures) off the first-ready order
-          replay: SIMULATION_SEED=\(seed) swift test --filter \(scenario)
+          \(scenario), seed \(seed) (\(mode)): found after \(seedsRun) seed\(seedsRun == 1 ? "" : "s"): \(steps) steps, \(choices.count) choices, \(departures) off the first-ready order
+          replay: SIMULATION_SEED=\(seed) swift test --filter <the test that printed this>
           shrunk: \(shrunkSteps) steps, \(shrunkDepartures) choices off the first-ready order, faults \(shrunkNeedsFaults ? "needed" : "not needed"); choices \(shrunkChoices.map(String.init).joined(separator: "."))
         \(shrunkTrace.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
         """
@@ -169,7 +182,7 @@ package enum Simulation {
         seeds: Range<UInt64>,
         faults: Bool
     ) -> SimulationReport {
-        let name = String(describing: Scenario.self)
+        let name = scenario.name
         let started = ContinuousClock.now
         var runs = 0
         for seed in seeds {
@@ -195,7 +208,7 @@ package enum Simulation {
         preemptions: Int,
         limit: Int
     ) -> SimulationReport {
-        let name = String(describing: Scenario.self)
+        let name = scenario.name
         let mode = "every schedule with \(preemptions) preemption\(preemptions == 1 ? "" : "s") at most"
         let started = ContinuousClock.now
         var prefix: [Int] = []
@@ -228,11 +241,12 @@ package enum Simulation {
         seed ^ 0xFA17_FA17_FA17_FA17
     }
 
-    /// The failing run with fewer steps: without faults if it still fails, then the shortest prefix of its choices
-    /// that fails (the first ready job after it), then each remaining departure from the first ready job undone
-    /// where the failure stays.
+    /// The failing run made simpler: without faults if it still fails so; then a smaller workload at a time
+    /// (``SimulationScenario/smaller(seed:)``) while one fails, under the same choices or the first-ready order; then
+    /// the shortest prefix of its choices that fails (the first ready job after it); then each remaining departure
+    /// from the first ready job undone where the failure stays.
     private static func shrink<Scenario: SimulationScenario>(
-        _ scenario: Scenario,
+        _ found: Scenario,
         name: String,
         seed: UInt64,
         mode: SimulationMode,
@@ -240,27 +254,39 @@ package enum Simulation {
         run failing: SimulationRun<Scenario.Outcome>,
         seedsRun: Int
     ) -> SimulationFailure {
-        func attempt(_ choices: [Int], faults: Bool) -> SimulationRun<Scenario.Outcome>? {
+        var scenario = found
+        func failure(_ scenario: Scenario, _ choices: [Int], faults: Bool) -> SimulationRun<Scenario.Outcome>? {
             var schedule = ReplaySchedule(choices)
             let run = run(scenario, seed: seed, schedule: &schedule, faultSeed: faults ? faultSeed(seed) : nil, recordsEvents: false)
             return run.violations.isEmpty ? nil : run
         }
         var choices = failing.choices.map(\.index)
         var needsFaults = faults
-        if faults, attempt(choices, faults: false) != nil { needsFaults = false }
-        if attempt(choices, faults: needsFaults) != nil {
-            for length in 0...choices.count where attempt(Array(choices.prefix(length)), faults: needsFaults) != nil {
+        if faults, failure(scenario, choices, faults: false) != nil { needsFaults = false }
+        if failure(scenario, choices, faults: needsFaults) != nil {
+            var shrinking = true
+            while shrinking {
+                shrinking = false
+                for candidate in scenario.smaller(seed: seed) {
+                    guard let run = failure(candidate, choices, faults: needsFaults) ?? failure(candidate, [], faults: needsFaults) else { continue }
+                    scenario = candidate
+                    choices = run.choices.map(\.index)
+                    shrinking = true
+                    break
+                }
+            }
+            for length in 0...choices.count where failure(scenario, Array(choices.prefix(length)), faults: needsFaults) != nil {
                 choices = Array(choices.prefix(length))
                 break
             }
             for index in choices.indices where choices[index] != 0 {
                 var simpler = choices
                 simpler[index] = 0
-                if attempt(simpler, faults: needsFaults) != nil { choices = simpler }
+                if failure(scenario, simpler, faults: needsFaults) != nil { choices = simpler }
             }
             while choices.last == 0 { choices.removeLast() }
         } else {
-            // A failure that replaying its choices does not reproduce (it should not happen): keep it as it was found.
+            // Its choices replayed do not fail the same way (it should not happen): keep it as it was found.
             needsFaults = faults
         }
         var schedule = ReplaySchedule(choices)
@@ -310,15 +336,28 @@ extension Simulation {
         guard replaying else { return explore(scenario, mode: mode, seeds: seeds, faults: faults) }
         let first = replay(scenario, seed: seeds.lowerBound, mode: mode, faults: faults)
         let second = replay(scenario, seed: seeds.lowerBound, mode: mode, faults: faults)
-        print("\(Scenario.self) seed \(seeds.lowerBound) (\(mode)): \(first.steps) steps\n\(first.trace)")
+        print("\(scenario.name) seed \(seeds.lowerBound) (\(mode)): \(first.steps) steps\n\(first.trace)")
         var report = explore(scenario, mode: mode, seeds: seeds, faults: faults)
         if first.trace != second.trace, report.failure == nil {
             report.failure = SimulationFailure(
-                scenario: "\(Scenario.self)", seed: seeds.lowerBound, mode: mode, seedsRun: 1,
+                scenario: scenario.name, seed: seeds.lowerBound, mode: mode, seedsRun: 1,
                 violations: ["two replays of one seed took different steps"], steps: first.steps, choices: first.choices,
                 shrunkChoices: [], shrunkSteps: 0, shrunkNeedsFaults: faults, shrunkTrace: second.trace
             )
         }
         return report
+    }
+}
+
+extension Simulation {
+    /// Runs `body` on a thread of its own and waits for it without blocking: a simulation drives its executor
+    /// synchronously for seconds, and must not hold one of the few threads of Swift's cooperative pool (two, on two
+    /// cores) that the rest of a test run needs.
+    package static func onOwnThread<Value: Sendable>(_ body: @escaping @Sendable () -> Value) async -> Value {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: body()) }
+            thread.name = "simulation"
+            thread.start()
+        }
     }
 }

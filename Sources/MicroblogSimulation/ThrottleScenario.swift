@@ -43,6 +43,8 @@ package struct ThrottleScenario: SimulationScenario {
 
     package var choicePoints: Int { 60 }
 
+    package var name: String { "ThrottleScenario (\(engine))" }
+
     static let account = IdentityKey("ada")
     static let client = "198.51.100.7"
 
@@ -55,9 +57,20 @@ package struct ThrottleScenario: SimulationScenario {
         }
     }
 
+    package func smaller(seed: UInt64) -> [ThrottleScenario] {
+        let attempts = workload(seed: seed)
+        guard attempts.count > 1 else { return [] }
+        return attempts.indices.map { index in
+            var smaller = self
+            smaller.attempts = attempts.enumerated().filter { $0.offset != index }.map(\.element)
+            return smaller
+        }
+    }
+
     package func play(seed: UInt64, in context: SimulationContext) async -> Outcome {
         let database = SimulatedDatabase(engine: engine)
         let attempts = workload(seed: seed)
+        context.note("workload (\(engine)): \(attempts.map(\.description).joined(separator: "; "))")
         let servers = (attempts.map(\.server).max() ?? 0) + 1
         let policy = LoginThrottle.Policy(
             allowedFailures: accountAllowance,

@@ -7,15 +7,15 @@ import Testing
 @Suite("Simulation: the log sink")
 struct LogSinkSimulationTests {
     @Test("Random schedules with mail failures, from seeds")
-    func randomSchedules() {
-        let report = Simulation.explore(LogSinkScenario(), mode: .random, faults: true, defaultSeeds: 1_000)
+    func randomSchedules() async {
+        let report = await Simulation.onOwnThread { Simulation.explore(LogSinkScenario(), mode: .random, faults: true, defaultSeeds: 1_000) }
         print(report)
         #expect(report.failure == nil, "\(report)")
     }
 
     @Test("PCT schedules (depth 3), from seeds")
-    func pctSchedules() {
-        let report = Simulation.explore(LogSinkScenario(), mode: .pct(depth: 3), faults: true, defaultSeeds: 1_000)
+    func pctSchedules() async {
+        let report = await Simulation.onOwnThread { Simulation.explore(LogSinkScenario(), mode: .pct(depth: 3), faults: true, defaultSeeds: 1_000) }
         print(report)
         #expect(report.failure == nil, "\(report)")
     }

@@ -7,24 +7,25 @@ import Testing
 @Suite("Simulation: the username registry")
 struct RegistrySimulationTests {
     @Test("Random schedules with faults, from seeds", arguments: [SimulatedDatabase.Engine.sqlite, .postgres])
-    func randomSchedules(engine: SimulatedDatabase.Engine) {
-        let report = Simulation.explore(RegistryScenario(engine: engine), mode: .random, faults: true, defaultSeeds: 2_500)
+    func randomSchedules(engine: SimulatedDatabase.Engine) async {
+        let report = await Simulation.onOwnThread { Simulation.explore(RegistryScenario(engine: engine), mode: .random, faults: true, defaultSeeds: 2_500) }
         print(report)
         #expect(report.failure == nil, "\(report)")
     }
 
     @Test("PCT schedules (depth 3), from seeds", arguments: [SimulatedDatabase.Engine.sqlite, .postgres])
-    func pctSchedules(engine: SimulatedDatabase.Engine) {
-        let report = Simulation.explore(RegistryScenario(engine: engine), mode: .pct(depth: 3), faults: true, defaultSeeds: 2_500)
+    func pctSchedules(engine: SimulatedDatabase.Engine) async {
+        let report = await Simulation.onOwnThread { Simulation.explore(RegistryScenario(engine: engine), mode: .pct(depth: 3), faults: true, defaultSeeds: 2_500) }
         print(report)
         #expect(report.failure == nil, "\(report)")
     }
 
     @Test("Every schedule of two claims with one preemption at most", arguments: [SimulatedDatabase.Engine.sqlite, .postgres], RegistrySimulationTests.twoClaims)
-    func everySchedule(engine: SimulatedDatabase.Engine, operations: [RegistryScenario.Operation]) {
-        var scenario = RegistryScenario(engine: engine, operations: operations)
-        scenario.suspendsOnReturn = false
-        let report = Simulation.exhaust(scenario, seed: 0, preemptions: 1, limit: 20_000)
+    func everySchedule(engine: SimulatedDatabase.Engine, operations: [RegistryScenario.Operation]) async {
+        var configured = RegistryScenario(engine: engine, operations: operations)
+        configured.suspendsOnReturn = false
+        let scenario = configured
+        let report = await Simulation.onOwnThread { Simulation.exhaust(scenario, seed: 0, preemptions: 1, limit: 20_000) }
         print(report)
         #expect(report.failure == nil, "\(report)")
         #expect(report.complete, "\(report)")

@@ -7,15 +7,15 @@ import Testing
 @Suite("Simulation: the login throttle")
 struct ThrottleSimulationTests {
     @Test("Random schedules with faults, from seeds", arguments: [SimulatedDatabase.Engine.sqlite, .postgres])
-    func randomSchedules(engine: SimulatedDatabase.Engine) {
-        let report = Simulation.explore(ThrottleScenario(engine: engine), mode: .random, faults: true, defaultSeeds: 2_500)
+    func randomSchedules(engine: SimulatedDatabase.Engine) async {
+        let report = await Simulation.onOwnThread { Simulation.explore(ThrottleScenario(engine: engine), mode: .random, faults: true, defaultSeeds: 2_500) }
         print(report)
         #expect(report.failure == nil, "\(report)")
     }
 
     @Test("PCT schedules (depth 3), from seeds", arguments: [SimulatedDatabase.Engine.sqlite, .postgres])
-    func pctSchedules(engine: SimulatedDatabase.Engine) {
-        let report = Simulation.explore(ThrottleScenario(engine: engine), mode: .pct(depth: 3), faults: true, defaultSeeds: 2_500)
+    func pctSchedules(engine: SimulatedDatabase.Engine) async {
+        let report = await Simulation.onOwnThread { Simulation.explore(ThrottleScenario(engine: engine), mode: .pct(depth: 3), faults: true, defaultSeeds: 2_500) }
         print(report)
         #expect(report.failure == nil, "\(report)")
     }
