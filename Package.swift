@@ -5,6 +5,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
+// One of the simulation's mutants, compiled in only when asked (Tests/scripts/simulation-mutants.sh): a guard of the
+// registry, the login throttle or the log sink removed, which the simulation must find.
+let mutant: [SwiftSetting] = Context.environment["MICROBLOG_SIMULATION_MUTANT"].map { [.define($0)] } ?? []
 
 let package = Package(
     name: "microblog",
@@ -66,7 +69,7 @@ let package = Package(
                 "CICUSpoof",
             ],
             exclude: ["Views/Templates"],
-            swiftSettings: swiftSettings,
+            swiftSettings: swiftSettings + mutant,
             plugins: ["CompileViews"]
         ),
         // ICU's spoof checker (UTS #39) from the system's ICU (Debian's libicu-dev): the look-alike name rules. A C

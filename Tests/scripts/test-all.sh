@@ -5,7 +5,8 @@
 # checks that nothing in the library traps on outside data (Tests/scripts/check-traps.py) and the registry's
 # protocol model (Tests/scripts/model-check.sh), starts a throwaway PostgreSQL
 # cluster on a free loopback port (stopped and deleted at exit), runs `swift test` against both backends and
-# checks that no secret the tests used shows in a page, log or mail of the run, then does both again under
+# checks that no secret the tests used shows in a page, log or mail of the run, builds each of the simulation's
+# mutants and checks that the simulation catches it (Tests/scripts/simulation-mutants.sh), then runs the tests again under
 # ThreadSanitizer in its own build folder. Fails on any test failure, leaked secret or TSan report.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -87,6 +88,11 @@ run_tests() { # artifacts folder, swift test arguments...
 echo "== swift test"
 swift build --build-tests
 run_tests "$PWD/.build/test-artifacts"
+
+# The deterministic simulation's mutants: each a compile-time switch that removes one guard of the registry, the login
+# throttle or the log sink, and the simulation must catch each (about 2 minutes: three incremental builds).
+echo "== the simulation's mutants"
+bash Tests/scripts/simulation-mutants.sh
 
 if [ "${MICROBLOG_SKIP_TSAN:-0}" != "1" ]; then
   echo "== swift test under ThreadSanitizer (.build-tsan)"

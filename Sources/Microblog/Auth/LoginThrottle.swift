@@ -115,6 +115,15 @@ public struct LoginThrottle: Sendable {
         let now = policy.clock()
         // One order for every attempt, so that two instances never wait for each other's rows in a cycle.
         let limits = subjects.map(policy.limit(for:)).sorted { $0.subject < $1.subject }
+        #if MUTANT_CHECK_THEN_RECORD
+        // The simulation's mutant (Tests/scripts/simulation-mutants.sh): check whether the subjects are blocked (an
+        // attempt counted and given back at once), then record the attempt in a second transaction.
+        if try await store.admitLoginAttempt(limits, now: now) == nil {
+            try await store.settleLoginAttempt(clearing: [], releasing: limits)
+            _ = try await store.admitLoginAttempt(limits, now: now)
+            return nil
+        }
+        #endif
         guard let until = try await store.admitLoginAttempt(limits, now: now) else { return nil }
         let longest = limits.map(\.maximumBackoff).max() ?? policy.maximumBackoff
         return Int(min(longest, max(1, until.timeIntervalSince(now).rounded(.up))))

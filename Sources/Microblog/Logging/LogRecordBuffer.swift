@@ -57,7 +57,12 @@ final class LogRecordBuffer: Sendable {
     func barrier() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let (accepted, waiter) = state.withLockedValue { state -> (Bool, CheckedContinuation<Void, Never>?) in
+                #if MUTANT_UNGUARDED_BARRIER
+                // The simulation's mutant (Tests/scripts/simulation-mutants.sh): a barrier that does not wait.
+                guard state.phase == .closed else { return (false, nil) }
+                #else
                 guard state.phase != .closed else { return (false, nil) }
+                #endif
                 state.entries.append(.barrier(continuation))
                 return (true, state.waiter.take())
             }

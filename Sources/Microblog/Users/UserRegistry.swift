@@ -70,12 +70,22 @@ public actor UserRegistry {
         let usernameClaim = Claim(field: .username, key: usernameKey)
         let lookAlikeClaim = Claim(field: .lookAlike, key: lookAlikeKey)
         let emailClaim = Claim(field: .email, key: emailKey)
+        #if MUTANT_VALIDATE_THEN_COMMIT
+        // The simulation's mutant (Tests/scripts/simulation-mutants.sh): the tutorial's fix, validate then commit.
+        _ = (claimant, usernameClaim, lookAlikeClaim, emailClaim)
+        let held: HeldIdentityKeys
+        do { held = try await database.heldIdentityKeys(username: usernameKey, lookAlike: lookAlikeKey, email: emailKey, exceptUserID: nil) } catch { throw .store(error) }
+        if held.username { throw .usernameTaken }
+        if held.lookAlike { throw .nameTooSimilar }
+        if held.email { throw .emailTaken }
+        #else
         try reserve(usernameClaim, for: claimant, orThrow: .usernameTaken)
         defer { release(usernameClaim, for: claimant) }
         try reserve(lookAlikeClaim, for: claimant, orThrow: .nameTooSimilar)
         defer { release(lookAlikeClaim, for: claimant) }
         try reserve(emailClaim, for: claimant, orThrow: .emailTaken)
         defer { release(emailClaim, for: claimant) }
+        #endif
 
         await hooks.beforePersist(usernameKey)
         let new = NewUser(
