@@ -1,4 +1,5 @@
 import Foundation
+import MicroblogSimulation
 import MustacheReference
 import Testing
 @testable import Microblog
@@ -139,19 +140,13 @@ struct CompiledViewTests {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so a failing model can be made again from its seed.
+/// Random page models from a seed (the simulation's SplitMix64), so a failing model can be made again from its seed.
 struct SeededRandom {
-    var state: UInt64
+    private var random: SimulationRandom
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { random = SimulationRandom(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { random.next() }
 
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
     mutating func bool() -> Bool { next() & 1 == 1 }
