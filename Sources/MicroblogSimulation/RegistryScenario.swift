@@ -87,11 +87,9 @@ package struct RegistryScenario: SimulationScenario {
     }
 
     package func smaller(seed: UInt64) -> [RegistryScenario] {
-        let operations = workload(seed: seed)
-        guard operations.count > 1 else { return [] }
-        return operations.indices.map { index in
+        workload(seed: seed).eachWithOneLess.map { operations in
             var smaller = self
-            smaller.operations = operations.enumerated().filter { $0.offset != index }.map(\.element)
+            smaller.operations = operations
             return smaller
         }
     }

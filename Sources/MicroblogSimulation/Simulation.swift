@@ -361,3 +361,12 @@ extension Simulation {
         }
     }
 }
+
+extension Array {
+    /// The array without one of its elements, for each element (none for an array of one or none): a workload's
+    /// smaller workloads.
+    package var eachWithOneLess: [[Element]] {
+        guard count > 1 else { return [] }
+        return indices.map { index in enumerated().filter { $0.offset != index }.map(\.element) }
+    }
+}

@@ -58,11 +58,9 @@ package struct ThrottleScenario: SimulationScenario {
     }
 
     package func smaller(seed: UInt64) -> [ThrottleScenario] {
-        let attempts = workload(seed: seed)
-        guard attempts.count > 1 else { return [] }
-        return attempts.indices.map { index in
+        workload(seed: seed).eachWithOneLess.map { attempts in
             var smaller = self
-            smaller.attempts = attempts.enumerated().filter { $0.offset != index }.map(\.element)
+            smaller.attempts = attempts
             return smaller
         }
     }
