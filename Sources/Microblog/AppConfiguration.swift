@@ -9,67 +9,67 @@ import SystemPackage
 /// masks them.
 public struct AppConfiguration: Sendable, CustomStringConvertible {
     /// Keys the server signs with (remember-me tokens). At least 32 bytes.
-    public var secretKey: String
+    package var secretKey: String
     /// Earlier secret keys (`SECRET_KEY_FALLBACKS`, comma-separated): what they signed still verifies, nothing new is
     /// signed with them, so a key can be rotated without logging anybody out.
-    public var secretKeyFallbacks: [String]
+    package var secretKeyFallbacks: [String]
     /// The SQLite database file, used when ``postgres`` is nil (the embedded default).
-    public var databasePath: String
+    package var databasePath: String
     /// PostgreSQL, selected by `DATABASE_URL=postgres://...`: several server instances can share it.
-    public var postgres: PostgresSettings?
+    package var postgres: PostgresSettings?
     /// Detailed error pages, no error mail. Off by default.
     public var debug: Bool
     /// Allow debug mode on a non-loopback address (`MICROBLOG_DEBUG_ALLOW_REMOTE`).
-    public var debugAllowRemote: Bool
+    package var debugAllowRemote: Bool
     public var host: String
     public var port: Int
     /// bcrypt's cost factor (`BCRYPT_COST`, 12).
-    public var bcryptCost: UInt8
+    package var bcryptCost: UInt8
     /// How long "Remember Me" keeps a user logged in (`REMEMBER_COOKIE_DAYS`, 14).
-    public var rememberDuration: Duration
+    package var rememberDuration: Duration
     /// How long a session lives without "Remember Me" (12 hours).
-    public var sessionDuration: Duration
+    package var sessionDuration: Duration
     /// Sessions one user keeps at most, the oldest going first (`SESSIONS_PER_USER`, 20).
-    public var sessionsPerUser: Int
+    package var sessionsPerUser: Int
     /// How long a remember-me validator still signs in once it has been replaced (60 seconds): the same browser's
     /// requests already on their way. Past it, its use revokes the user's sessions.
-    public var rememberRotationGrace: Duration
+    package var rememberRotationGrace: Duration
     /// Mark cookies `Secure` (`SESSION_COOKIE_SECURE`): set it when the site is served over HTTPS.
-    public var secureCookies: Bool
+    package var secureCookies: Bool
     /// Posts per page on the home and profile pages (`POSTS_PER_PAGE`, 20).
-    public var postsPerPage: Int
+    package var postsPerPage: Int
     /// How long a write waits for the database lock before a 503 (`DATABASE_BUSY_TIMEOUT`, seconds, 5).
-    public var busyTimeout: Duration
+    package var busyTimeout: Duration
     /// How long one read or write statement may run before a 503 (`DATABASE_READ_TIMEOUT` 1, `DATABASE_WRITE_TIMEOUT`
     /// 5, seconds).
-    public var statementBudget: StatementBudget
+    package var statementBudget: StatementBudget
     /// Connections, deadlines and header sizes (`MAX_CONNECTIONS`, `REQUEST_HEAD_TIMEOUT`, `REQUEST_BODY_TIMEOUT`).
-    public var limits: ConnectionLimits
+    package var limits: ConnectionLimits
     /// The rotating log file (`LOG_DIR`, `LOG_MAX_BYTES`, `LOG_BACKUP_COUNT`).
     public var log: LogConfiguration
     /// Error mail to the admins (`MAIL_SERVER`, ...); nil when `MAIL_SERVER` is not set.
-    public var mail: MailConfiguration?
+    package var mail: MailConfiguration?
     /// The port of the Prometheus listener (`METRICS_PORT`); nil (unset): no metrics listener.
-    public var metricsPort: Int?
+    package var metricsPort: Int?
     /// The address of the Prometheus listener (`METRICS_HOST`, 127.0.0.1).
-    public var metricsHost: String
+    package var metricsHost: String
     /// How long `GET /healthz` waits for the store's answer before it says 503 (`HEALTH_CHECK_TIMEOUT`, seconds, 1).
-    public var healthCheckTimeout: Duration
+    package var healthCheckTimeout: Duration
     /// How long a graceful shutdown (SIGTERM, SIGINT) may take before what still runs is cancelled
     /// (`SHUTDOWN_TIMEOUT`, seconds, 10).
     public var shutdownTimeout: Duration
     /// Login attempts per account, client network and device, and registrations per client network
     /// (`LOGIN_ATTEMPTS_PER_ACCOUNT` 5, `LOGIN_ATTEMPTS_PER_CLIENT` 50, `LOGIN_ATTEMPTS_PER_DEVICE` 10 in 15 minutes;
     /// `REGISTRATIONS_PER_HOUR` 10).
-    public var loginThrottle: LoginThrottle.Policy
+    package var loginThrottle: LoginThrottle.Policy
     /// The reverse proxies whose forwarding headers are believed (`TRUSTED_PROXIES`; none).
-    public var trustedProxies: TrustedProxies
+    package var trustedProxies: TrustedProxies
     /// The site's public origin (`PUBLIC_URL`, e.g. `https://microblog.example`): what the same-origin check compares
     /// a browser's `Origin` with; nil: the origin each request was addressed to.
-    public var publicURL: String?
+    package var publicURL: String?
     /// The host names the site answers to (`ALLOWED_HOSTS`); nil: the host of `PUBLIC_URL`, else the loopback names
     /// on a loopback `HOST`, else any.
-    public var allowedHosts: AllowedHosts?
+    package var allowedHosts: AllowedHosts?
 
     /// Whether cookies are `Secure`: `SESSION_COOKIE_SECURE`, or a `PUBLIC_URL` on https.
     var effectiveSecureCookies: Bool {
@@ -86,12 +86,12 @@ public struct AppConfiguration: Sendable, CustomStringConvertible {
 
     /// Password checks and hashes running or waiting at once, past which a request gets a 503 page
     /// (`PASSWORD_WORK_LOGINS`, `PASSWORD_WORK_REGISTRATIONS`; 4 and 1 per core).
-    public var passwordWork: PasswordWork.Budget
+    package var passwordWork: PasswordWork.Budget
 
     /// The mail configuration in force: none in debug mode, as in the tutorial.
-    public var effectiveMail: MailConfiguration? { debug ? nil : mail }
+    package var effectiveMail: MailConfiguration? { debug ? nil : mail }
 
-    public init(
+    package init(
         secretKey: String,
         secretKeyFallbacks: [String] = [],
         databasePath: String = "app.db",
@@ -200,7 +200,7 @@ extension AppConfiguration {
     }
 
     /// Reads the configuration from `reader` (keys are the environment variable names).
-    public init(reader: ConfigReader, workingDirectory: String) throws(ConfigurationError) {
+    package init(reader: ConfigReader, workingDirectory: String) throws(ConfigurationError) {
         func int(_ name: String, _ defaultValue: Int, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
             guard let text = reader.string(forKey: .init(name)) else { return defaultValue }
             guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {

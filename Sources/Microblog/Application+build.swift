@@ -10,16 +10,16 @@ import ServiceLifecycle
 /// inject. Production uses the defaults.
 public struct AppDependencies: Sendable {
     public var logger: Logger
-    public var databaseFaults: DatabaseFaults
-    public var registryHooks: RegistryHooks
+    package var databaseFaults: DatabaseFaults
+    package var registryHooks: RegistryHooks
     /// Long-running services to run beside the HTTP server, which stops first (the log sink).
-    public var services: [any Service]
+    package var services: [any Service]
     /// Where the application's metrics are kept; the metrics listener serves it when `METRICS_PORT` is set.
-    public var prometheus: PrometheusCollectorRegistry
+    package var prometheus: PrometheusCollectorRegistry
     /// The password work's budgets (tests hold places in it); nil: ``PasswordWork/Budget/default(threads:)``.
     var passwordWork: PasswordWork?
 
-    public init(
+    package init(
         logger: Logger = Logger(label: "microblog"),
         databaseFaults: DatabaseFaults = .none,
         registryHooks: RegistryHooks = .none,
@@ -45,7 +45,7 @@ extension AppDependencies {
 /// The server's `main` and every test call this one function.
 public func buildApplication(
     configuration: AppConfiguration,
-    dependencies: AppDependencies = AppDependencies()
+    dependencies: AppDependencies
 ) async throws -> some ApplicationProtocol {
     try configuration.checkDebugAddress()
     try LookAlikeKey.checkAvailable()

@@ -17,9 +17,9 @@ import Foundation
 /// A successful login clears the account's (or device's) record and gives the client's attempt back.
 ///
 /// Subjects are stored as SHA-256 digests, never as names or addresses.
-public struct LoginThrottle: Sendable {
+package struct LoginThrottle: Sendable {
     /// What an attempt is counted against.
-    public enum Subject: Hashable, Sendable {
+    package enum Subject: Hashable, Sendable {
         /// An account, by its ``IdentityKey``.
         case account(IdentityKey)
         /// A client network: see ``ClientNetwork``.
@@ -43,22 +43,22 @@ public struct LoginThrottle: Sendable {
     }
 
     /// The allowances, their window and backoff, and the clock.
-    public struct Policy: Sendable {
+    package struct Policy: Sendable {
         /// Attempts for one account within ``window`` (from browsers without its device cookie).
-        public var allowedFailures: Int
+        package var allowedFailures: Int
         /// Attempts from one client network within ``window``.
-        public var allowedClientFailures: Int
+        package var allowedClientFailures: Int
         /// Attempts from one device (a browser with a device cookie for the account) within ``window``.
-        public var allowedDeviceFailures: Int
+        package var allowedDeviceFailures: Int
         /// Registrations from one client network within ``registrationWindow``.
-        public var allowedRegistrations: Int
-        public var window: TimeInterval
-        public var registrationWindow: TimeInterval
-        public var baseBackoff: TimeInterval
-        public var maximumBackoff: TimeInterval
-        public var clock: @Sendable () -> Date
+        package var allowedRegistrations: Int
+        package var window: TimeInterval
+        package var registrationWindow: TimeInterval
+        package var baseBackoff: TimeInterval
+        package var maximumBackoff: TimeInterval
+        package var clock: @Sendable () -> Date
 
-        public init(
+        package init(
             allowedFailures: Int = 5,
             allowedClientFailures: Int = 50,
             allowedDeviceFailures: Int = 10,
@@ -96,7 +96,7 @@ public struct LoginThrottle: Sendable {
     let policy: Policy
     let store: any Store
 
-    public init(policy: Policy, store: any Store) {
+    package init(policy: Policy, store: any Store) {
         self.policy = policy
         self.store = store
     }
@@ -110,7 +110,7 @@ public struct LoginThrottle: Sendable {
 
     /// Admits one attempt for every subject or for none, in one atomic step in the store.
     /// - Returns: nil when admitted (and counted); otherwise the seconds to wait, at least 1.
-    public func admit(_ subjects: [Subject]) async throws(StoreError) -> Int? {
+    package func admit(_ subjects: [Subject]) async throws(StoreError) -> Int? {
         guard !subjects.isEmpty else { return nil }
         let now = policy.clock()
         // One order for every attempt, so that two instances never wait for each other's rows in a cycle.
@@ -131,7 +131,7 @@ public struct LoginThrottle: Sendable {
 
     /// Settles an admitted attempt that succeeded: the account's and the device's records are cleared, and the
     /// client network's attempt is given back (many people may log in from one network).
-    public func settleSuccess(_ subjects: [Subject]) async throws(StoreError) {
+    package func settleSuccess(_ subjects: [Subject]) async throws(StoreError) {
         var clearing: [String] = []
         var releasing: [LoginLimit] = []
         for subject in subjects {
@@ -145,7 +145,7 @@ public struct LoginThrottle: Sendable {
 
     /// Gives admitted attempts back to every subject, when what they were admitted for did not happen (a
     /// registration that made no account).
-    public func giveBack(_ subjects: [Subject]) async throws(StoreError) {
+    package func giveBack(_ subjects: [Subject]) async throws(StoreError) {
         guard !subjects.isEmpty else { return }
         try await store.settleLoginAttempt(clearing: [], releasing: subjects.map(policy.limit(for:)))
     }

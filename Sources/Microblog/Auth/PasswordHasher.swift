@@ -9,14 +9,14 @@ import NIOPosix
 ///
 /// The password is first reduced with SHA-256 (base64), so bcrypt's 72-byte truncation cannot make two long
 /// passwords equal and a NUL cannot end the input early.
-public struct PasswordHasher: Sendable {
-    public let cost: UInt8
+package struct PasswordHasher: Sendable {
+    package let cost: UInt8
     /// A hash of a random value, verified against for unknown users so a login takes as long either way.
     private let dummyHash: String
     let work: PasswordWork
     private let metrics: AppMetrics
 
-    public init(cost: UInt8) {
+    package init(cost: UInt8) {
         self.init(cost: cost, metrics: .none, work: PasswordWork(budget: .default(threads: NIOThreadPool.singleton.numberOfThreads)))
     }
 
@@ -29,14 +29,14 @@ public struct PasswordHasher: Sendable {
 
     /// The hash of a new password (a registration).
     /// - Throws: ``PasswordWorkShed`` when the registrations' budget is full.
-    public func hash(_ password: String) async throws -> String {
+    package func hash(_ password: String) async throws -> String {
         let cost = self.cost
         return try await run(.registration) { Bcrypt.hash(Self.prehash(password), cost: cost) }
     }
 
     /// Whether `password` matches `hash`; with `hash` nil (unknown user) it spends the same time and says no.
     /// - Throws: ``PasswordWorkShed`` when the logins' budget is full.
-    public func verify(_ password: String, hash: String?) async throws -> Bool {
+    package func verify(_ password: String, hash: String?) async throws -> Bool {
         let dummy = dummyHash
         return try await run(.login) {
             let matches = Bcrypt.verify(Self.prehash(password), hash: hash ?? dummy)

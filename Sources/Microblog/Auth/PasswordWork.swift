@@ -9,26 +9,26 @@ import NIOConcurrencyHelpers
 ///
 /// The budget is decided in one atomic step (a count under a lock, taken before the work and given back after it),
 /// like the registry's reservations.
-public final class PasswordWork: Sendable {
+package final class PasswordWork: Sendable {
     /// The two kinds of password work.
-    public enum Kind: String, Sendable, CaseIterable {
+    package enum Kind: String, Sendable, CaseIterable {
         case login
         case registration
     }
 
     /// How many of each kind may be running or waiting at once.
-    public struct Budget: Sendable, Equatable {
-        public var logins: Int
-        public var registrations: Int
+    package struct Budget: Sendable, Equatable {
+        package var logins: Int
+        package var registrations: Int
 
-        public init(logins: Int, registrations: Int) {
+        package init(logins: Int, registrations: Int) {
             self.logins = logins
             self.registrations = registrations
         }
 
         /// Enough logins to keep every thread of the pool busy several times over; few registrations, which a
         /// person makes once.
-        public static func `default`(threads: Int) -> Budget {
+        package static func `default`(threads: Int) -> Budget {
             Budget(logins: 4 * threads, registrations: threads)
         }
     }

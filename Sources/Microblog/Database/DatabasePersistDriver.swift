@@ -6,17 +6,17 @@ import Hummingbird
 /// stops working everywhere at once. Each row names its user, who keeps at most `sessionsPerUser` sessions (the
 /// oldest goes first). Loading a session reads the user it names in the same statement and leaves that user in the
 /// request's ``SessionLoad`` for ``StoreSessionMiddleware``.
-public struct DatabasePersistDriver: PersistDriver {
+package struct DatabasePersistDriver: PersistDriver {
     let database: any Store
     /// Sessions one user keeps at most; the oldest goes first.
     let sessionsPerUser: Int
 
-    public init(database: any Store, sessionsPerUser: Int) {
+    package init(database: any Store, sessionsPerUser: Int) {
         self.database = database
         self.sessionsPerUser = sessionsPerUser
     }
 
-    public func create<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?) async throws {
+    package func create<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?) async throws {
         let data = try JSONEncoder().encode(value)
         let expiresAt = expires.map { Date.now.addingTimeInterval($0.seconds) }
         do {
@@ -27,7 +27,7 @@ public struct DatabasePersistDriver: PersistDriver {
         }
     }
 
-    public func set<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?) async throws {
+    package func set<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?) async throws {
         let data = try JSONEncoder().encode(value)
         let now = Date.now
         try await database.saveSession(
@@ -40,11 +40,11 @@ public struct DatabasePersistDriver: PersistDriver {
         )
     }
 
-    public func get<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> Object? {
+    package func get<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> Object? {
         try await getWithTTL(key: key, as: type)?.object
     }
 
-    public func getWithTTL<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> (object: Object, ttl: Duration?)? {
+    package func getWithTTL<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> (object: Object, ttl: Duration?)? {
         let now = Date.now
         let stored: (value: Data, expiresAt: Date?, user: User?)?
         do {
@@ -67,7 +67,7 @@ public struct DatabasePersistDriver: PersistDriver {
         }
     }
 
-    public func remove(key: String) async throws {
+    package func remove(key: String) async throws {
         try await database.deleteSession(key: key)
     }
 }

@@ -22,11 +22,11 @@ struct Post: Codable, Sendable, MutablePersistableRecord {
 
 /// A post as a page lists it, with what the page needs of its author (the tutorial's pages at this chapter show no
 /// post times, so none is read).
-public struct PostWithAuthor: Sendable, Equatable {
-    public var id: Int64
-    public var body: String
-    public var authorName: String
-    public var authorEmail: String
+package struct PostWithAuthor: Sendable, Equatable {
+    package var id: Int64
+    package var body: String
+    package var authorName: String
+    package var authorEmail: String
 
     package init(id: Int64, body: String, authorName: String, authorEmail: String) {
         self.id = id
@@ -37,17 +37,17 @@ public struct PostWithAuthor: Sendable, Equatable {
 }
 
 /// One page of a feed, newest first, and where the pages beside it start.
-public struct Page<Item: Sendable>: Sendable {
-    public var items: [Item]
+package struct Page<Item: Sendable>: Sendable {
+    package var items: [Item]
     /// The page of newer posts ("Newer posts"); nil on the newest page.
-    public var newer: PagePosition?
+    package var newer: PagePosition?
     /// The page of older posts ("Older posts"); nil on the oldest page.
-    public var older: PagePosition?
+    package var older: PagePosition?
 }
 
 /// Where a page of a feed starts, as a key the store seeks to in its index (keyset paging): a page costs the same at
 /// any depth. Posts are ordered by `(timestamp, id)`, newest first.
-public enum PagePosition: Sendable, Hashable {
+package enum PagePosition: Sendable, Hashable {
     /// The newest posts.
     case newest
     /// The posts just older than the post with this id.

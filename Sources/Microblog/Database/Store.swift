@@ -10,7 +10,7 @@ import Logging
 /// - Methods throw ``StoreError`` only: a unique violation becomes ``StoreError/conflict(_:)`` naming the field,
 ///   an engine that cannot serve now becomes ``StoreError/unavailable(_:)`` (a 503). The engine's own errors
 ///   never travel further up, so controllers, the registry and the error pages do not know which engine runs.
-public protocol Store: Sendable {
+package protocol Store: Sendable {
     /// Returns once the database has answered a trivial read of its schema; throws when it cannot serve.
     func checkHealth() async throws(StoreError)
 
@@ -177,30 +177,30 @@ extension Page where Item == PostWithAuthor {
 }
 
 /// One subject's allowance of login attempts, as the store counts them for ``Store/admitLoginAttempt(_:now:)``.
-public struct LoginLimit: Sendable, Equatable {
+package struct LoginLimit: Sendable, Equatable {
     /// The subject's storage key (a bounded digest).
-    public var subject: String
+    package var subject: String
     /// Attempts admitted within ``window`` before the subject is blocked.
-    public var allowed: Int
+    package var allowed: Int
     /// Seconds after the first counted attempt in which the count accumulates.
-    public var window: Double
+    package var window: Double
     /// Seconds of the first block; each further admitted attempt doubles it.
-    public var baseBackoff: Double
+    package var baseBackoff: Double
     /// Seconds a block lasts at most.
-    public var maximumBackoff: Double
+    package var maximumBackoff: Double
 
     /// How long the store keeps a record after `now`: the window, or the longest block, whichever is longer.
     package var retention: Double { max(window, maximumBackoff) }
 }
 
 /// A stored remember-me token, found by its selector.
-public struct RememberToken: Sendable, Equatable {
+package struct RememberToken: Sendable, Equatable {
     /// The HMAC of the validator the browser holds now.
-    public var validatorHash: Data
+    package var validatorHash: Data
     /// The HMAC of the validator it held before the last rotation, and when that rotation was.
-    public var previousHash: Data?
-    public var rotatedAt: Date?
-    public var userID: Int64
+    package var previousHash: Data?
+    package var rotatedAt: Date?
+    package var userID: Int64
 
     package init(validatorHash: Data, previousHash: Data? = nil, rotatedAt: Date? = nil, userID: Int64) {
         self.validatorHash = validatorHash
@@ -211,11 +211,11 @@ public struct RememberToken: Sendable, Equatable {
 }
 
 /// Which of the keys asked about another user holds.
-public struct HeldIdentityKeys: Sendable, Equatable {
-    public var username: Bool
+package struct HeldIdentityKeys: Sendable, Equatable {
+    package var username: Bool
     /// Another user's name looks like this one (their ``LookAlikeKey`` is the same).
-    public var lookAlike: Bool
-    public var email: Bool
+    package var lookAlike: Bool
+    package var email: Bool
 
     package init(username: Bool, lookAlike: Bool, email: Bool) {
         self.username = username
@@ -225,16 +225,16 @@ public struct HeldIdentityKeys: Sendable, Equatable {
 }
 
 /// A user whose name looks like an earlier user's, both registered before the look-alike rule: both keep their names.
-public struct LookAlikeName: Sendable, Equatable, CustomStringConvertible {
-    public var username: String
-    public var looksLike: String
+package struct LookAlikeName: Sendable, Equatable, CustomStringConvertible {
+    package var username: String
+    package var looksLike: String
 
     package init(username: String, looksLike: String) {
         self.username = username
         self.looksLike = looksLike
     }
 
-    public var description: String { "\(username) looks like \(looksLike)" }
+    package var description: String { "\(username) looks like \(looksLike)" }
 
     /// Logs each pair a store reported at start, as a warning.
     static func report(_ names: [LookAlikeName], to logger: Logger) {

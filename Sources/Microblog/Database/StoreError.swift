@@ -2,7 +2,7 @@ import GRDB
 
 /// What can go wrong in storage, in the domain's words. GRDB's `DatabaseError` is converted here, once;
 /// PostgreSQL's errors in `StoreError+Postgres.swift`.
-public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A UNIQUE constraint refused the write; the associated value names the claimed field.
     case conflict(UniqueField)
     /// Another connection held the write lock past the busy timeout, or the database is read-only or full:
@@ -18,7 +18,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case failure(String, location: String)
 
     /// The fields whose values are unique across users.
-    public enum UniqueField: Sendable, Equatable {
+    package enum UniqueField: Sendable, Equatable {
         case username
         /// A username's ``LookAlikeKey``: another user's name looks like it.
         case lookAlike
@@ -27,7 +27,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Why the database cannot take the write now.
-    public enum Unavailability: Sendable, Equatable {
+    package enum Unavailability: Sendable, Equatable {
         case busy
         case readOnly
         case full
@@ -38,7 +38,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case timedOut
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .conflict(let field): "the \(field) is already taken"
         case .unavailable(.busy): "the database is locked by another connection (busy timeout passed)"
@@ -124,7 +124,7 @@ extension StoreError {
 
 extension StoreError: LocatedError {
     /// Where storage raised a ``failure(_:location:)``; empty for the other cases, which are not faults.
-    public var location: String {
+    package var location: String {
         switch self {
         case .failure(_, let location), .undecodable(_, let location): location
         default: ""

@@ -2,22 +2,22 @@ import Foundation
 import GRDB
 
 /// A registered user as stored: the name as typed, its normalised key, and the profile.
-public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistableRecord {
-    public static let databaseTableName = "user"
+package struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistableRecord {
+    package static let databaseTableName = "user"
 
-    public var id: Int64?
+    package var id: Int64?
     /// The username as the user typed it: what pages show.
-    public var username: String
+    package var username: String
     /// ``IdentityKey`` of the username: what uniqueness is decided on.
     package var usernameKey: String
     /// ``LookAlikeKey`` of the username: unique too. Nil for a name that looks like an earlier one, both registered
     /// before the rule (and until a store has assigned the keys).
     package var lookAlikeKey: String?
-    public var email: String
+    package var email: String
     package var emailKey: String
     package var passwordHash: String
-    public var aboutMe: String?
-    public var lastSeen: Date
+    package var aboutMe: String?
+    package var lastSeen: Date
 
     enum CodingKeys: String, CodingKey {
         case id, username, email
@@ -55,13 +55,13 @@ public struct User: Codable, Sendable, Equatable, Identifiable, MutablePersistab
     static let lookAlikeKeyColumn = Column(CodingKeys.lookAlikeKey)
     static let emailKeyColumn = Column(CodingKeys.emailKey)
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
+    package mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }
 }
 
 /// The fields of a registration, already validated and normalised.
-public struct NewUser: Sendable {
+package struct NewUser: Sendable {
     package var username: String
     package var usernameKey: IdentityKey
     package var lookAlikeKey: IdentityKey

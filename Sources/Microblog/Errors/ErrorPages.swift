@@ -11,7 +11,7 @@ import Logging
 /// ERROR. A client's mistake (a 4xx) is logged at DEBUG and counted: ``ClientErrorSummary`` writes the counts once a
 /// minute, so a scanner cannot rotate the records that matter out of the log. In debug mode a 500 shows a
 /// detailed page instead.
-public actor ErrorPages {
+package actor ErrorPages {
     private let debug: Bool
     /// Client errors answered since the counts were last taken, by status code.
     private var clientErrors: [Int: Int] = [:]
@@ -178,12 +178,12 @@ public actor ErrorPages {
 }
 
 /// An error that knows where it was raised, for the debug page.
-public protocol LocatedError: Error {
+package protocol LocatedError: Error {
     var location: String { get }
 }
 
 /// An error that may wrap another, for the log and the debug page's chain.
-public protocol ChainedError: Error {
+package protocol ChainedError: Error {
     /// The error this one wraps, if it wraps one.
     var underlyingError: (any Error)? { get }
 }

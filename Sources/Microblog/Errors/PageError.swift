@@ -2,7 +2,7 @@ import Hummingbird
 
 /// Errors a controller throws to answer with a client-error or unavailable page. Each maps to one status and one
 /// message a visitor can act on; none carries internal detail.
-public enum PageError: Error, Sendable, Equatable {
+package enum PageError: Error, Sendable, Equatable {
     case notFound
     case badRequest
     case formExpired

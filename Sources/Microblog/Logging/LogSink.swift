@@ -23,17 +23,17 @@ import ServiceLifecycle
 /// The sink runs on a thread of its own (its executor is a one-thread event loop), where the file is written: a
 /// file system that hangs holds up the sink (records wait in the buffer, then are dropped and counted), never a
 /// request and never a thread of Swift's cooperative pool.
-public actor LogSink: Service {
+package actor LogSink: Service {
     /// The value of ``LogSinkHandler/mailMetadataKey`` that keeps a record out of mail.
-    public static let suppressedMailValue = "suppressed"
+    package static let suppressedMailValue = "suppressed"
 
-    public let configuration: LogConfiguration
-    public let mail: MailConfiguration?
-    public let mailPolicy: MailPolicy
+    package let configuration: LogConfiguration
+    package let mail: MailConfiguration?
+    package let mailPolicy: MailPolicy
     private nonisolated let metrics: LogSinkMetrics
 
     /// Delivery outcomes of error mail, for tests and monitoring (the newest 256 are kept when nobody reads).
-    public nonisolated let mailEvents: AsyncStream<MailDeliveryEvent>
+    package nonisolated let mailEvents: AsyncStream<MailDeliveryEvent>
 
     private nonisolated let buffer: LogRecordBuffer
     private nonisolated let mailQueue: MailQueue
@@ -47,7 +47,7 @@ public actor LogSink: Service {
     private nonisolated let executor: any SerialExecutor
     private nonisolated let runtime: LogSinkRuntime
 
-    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+    package nonisolated var unownedExecutor: UnownedSerialExecutor {
         executor.asUnownedSerialExecutor()
     }
 
@@ -56,7 +56,7 @@ public actor LogSink: Service {
     ///   - mail: where error mail goes; `nil` when `MAIL_SERVER` is unset or in debug mode.
     ///   - mailPolicy: coalescing window, queue bound and retry backoff.
     ///   - metrics: where records, file failures and mail are counted.
-    public init(
+    package init(
         configuration: LogConfiguration,
         mail: MailConfiguration?,
         mailPolicy: MailPolicy = MailPolicy(),
@@ -115,30 +115,30 @@ public actor LogSink: Service {
 
     /// What the log file has lost so far, and whether it is failing now (as of the last batch written; while the
     /// sink is inside a `write(2)` that hangs, this waits for it).
-    public var fileHealth: LogFileHealth {
+    package var fileHealth: LogFileHealth {
         monitor.health
     }
 
     /// A swift-log handler writing to this sink, at the configured level. Never blocks, never awaits.
-    public nonisolated func makeHandler(label: String) -> any LogHandler {
+    package nonisolated func makeHandler(label: String) -> any LogHandler {
         LogSinkHandler(label: label, buffer: buffer, logLevel: configuration.level)
     }
 
     /// Waits until every record logged before the call is in the file (and, if mailable, in the mail queue).
-    public nonisolated func flush() async {
+    package nonisolated func flush() async {
         await buffer.barrier()
     }
 
     /// Waits until the file has every record logged before the call and no error mail is queued or being sent
     /// (each delivered or given up), with any mail failure written to the file.
-    public nonisolated func waitUntilIdle() async {
+    package nonisolated func waitUntilIdle() async {
         await buffer.barrier()
         await mailQueue.waitUntilIdle()
         await buffer.barrier()
     }
 
     /// Writes `Microblog startup`, then consumes records until shutdown. Call once.
-    public func run() async throws {
+    package func run() async throws {
         guard !started else { return }
         started = true
         write([LogLineFormatter.line(LogRecord(level: .info, message: "Microblog startup", file: #fileID, line: #line))])

@@ -1,5 +1,5 @@
 /// What happened to an error mail; observe them through ``LogSink/mailEvents``.
-public enum MailDeliveryEvent: Sendable, Equatable {
+package enum MailDeliveryEvent: Sendable, Equatable {
     /// The mail listing `records` records (and stating `dropped` dropped ones) was accepted on attempt `attempt`.
     case delivered(records: Int, dropped: Int, attempt: Int)
     /// Attempt `attempt` failed with a transient error; the next one follows after `retryIn`.

@@ -3,9 +3,9 @@ import CoreMetrics
 /// The microblog's own metrics, made once per application from one swift-metrics factory (Prometheus in the
 /// server, a test's own registry in tests). Every label value comes from a closed set: no user names, ids,
 /// paths or addresses.
-public struct AppMetrics: Sendable {
+package struct AppMetrics: Sendable {
     /// How a claim of a username, its look-alike key or an e-mail address ended.
-    public enum ClaimOutcome: String, Sendable, CaseIterable {
+    package enum ClaimOutcome: String, Sendable, CaseIterable {
         /// The claim was written.
         case won
         /// Told "taken" before the write: by the registry's reservation or by the form's advisory look-up.
@@ -15,7 +15,7 @@ public struct AppMetrics: Sendable {
     }
 
     /// The statuses of the error pages the site renders.
-    public static let errorStatuses = [400, 403, 404, 405, 408, 413, 429, 500, 503]
+    package static let errorStatuses = [400, 403, 404, 405, 408, 413, 429, 500, 503]
 
     private let claims: [String: Counter]
     private let errorPages: [Int: Counter]
@@ -28,7 +28,7 @@ public struct AppMetrics: Sendable {
     let clientMistakes: Counter
     private let factory: any MetricsFactory
 
-    public init(factory: any MetricsFactory) {
+    package init(factory: any MetricsFactory) {
         var claims: [String: Counter] = [:]
         for field in ["username", "look_alike", "email"] {
             for outcome in ClaimOutcome.allCases {
@@ -63,7 +63,7 @@ public struct AppMetrics: Sendable {
     }
 
     /// Metrics that go nowhere.
-    public static let none = AppMetrics(factory: NOOPMetricsHandler.instance)
+    package static let none = AppMetrics(factory: NOOPMetricsHandler.instance)
 
     /// Counts a claim's outcome.
     func claim(_ field: StoreError.UniqueField, _ outcome: ClaimOutcome) {

@@ -2,7 +2,7 @@ import CoreMetrics
 
 /// What the ``LogSink`` counts: records written to the file or dropped, failed writes of the file, the error mail
 /// queue's depth and how each mail attempt went.
-public struct LogSinkMetrics: Sendable {
+package struct LogSinkMetrics: Sendable {
     let recordsWritten: Counter
     let recordsDropped: Counter
     let fileFailures: Counter
@@ -11,7 +11,7 @@ public struct LogSinkMetrics: Sendable {
     let mailRetried: Counter
     let mailFailed: Counter
 
-    public init(factory: any MetricsFactory) {
+    package init(factory: any MetricsFactory) {
         recordsWritten = Counter(label: "microblog_log_records_total", dimensions: [("outcome", "written")], factory: factory)
         recordsDropped = Counter(label: "microblog_log_records_total", dimensions: [("outcome", "dropped")], factory: factory)
         fileFailures = Counter(label: "microblog_log_file_failures_total", factory: factory)
@@ -22,7 +22,7 @@ public struct LogSinkMetrics: Sendable {
     }
 
     /// Metrics that go nowhere.
-    public static let none = LogSinkMetrics(factory: NOOPMetricsHandler.instance)
+    package static let none = LogSinkMetrics(factory: NOOPMetricsHandler.instance)
 
     /// Counts a mail's delivery event.
     func count(_ event: MailDeliveryEvent) {

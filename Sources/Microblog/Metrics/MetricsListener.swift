@@ -31,7 +31,7 @@ enum MetricsListener {
 extension PrometheusMetricsFactory {
     /// A factory on `registry` whose metric and label names are valid in Prometheus (Hummingbird's
     /// `http.server.request.duration` becomes `http_server_request_duration`).
-    public static func microblog(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+    package static func microblog(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.nameAndLabelSanitizer = { name, labels in
             (sanitized(name), labels.map { (sanitized($0.0), $0.1) })

@@ -2,23 +2,23 @@
 /// `MAIL_PASSWORD`, `ADMINS`). The app passes `nil` instead when `MAIL_SERVER` is unset or in debug mode.
 ///
 /// The password is a secret: `description`, `debugDescription` and the mirror show it as `********`.
-public struct MailConfiguration: Sendable {
+package struct MailConfiguration: Sendable {
     /// SMTP host name (also the domain of the `no-reply@` sender and of the Message-ID).
-    public var server: String
+    package var server: String
     /// SMTP port, 25 by default.
-    public var port: Int
+    package var port: Int
     /// STARTTLS is required (no plaintext fallback) and the certificate verified.
-    public var useTLS: Bool
-    public var username: String?
-    public var password: String?
+    package var useTLS: Bool
+    package var username: String?
+    package var password: String?
     /// Recipients of error mail.
-    public var admins: [String]
+    package var admins: [String]
     /// A PEM file of extra CA certificates to trust besides the system's (for test servers).
-    public var trustedCAFile: String?
+    package var trustedCAFile: String?
     /// The limit on connecting and on every reply of the conversation.
-    public var timeout: Duration
+    package var timeout: Duration
 
-    public init(
+    package init(
         server: String,
         port: Int = 25,
         useTLS: Bool = false,
@@ -39,7 +39,7 @@ public struct MailConfiguration: Sendable {
     }
 
     /// `no-reply@<server>`, the tutorial's sender.
-    public var sender: String { "no-reply@" + server }
+    package var sender: String { "no-reply@" + server }
 
     /// Whether AUTH is to be used: both a user name and a password are set.
     var credentials: (username: String, password: String)? {
@@ -49,15 +49,15 @@ public struct MailConfiguration: Sendable {
 }
 
 extension MailConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public var description: String {
+    package var description: String {
         "MailConfiguration(server: \(server), port: \(port), useTLS: \(useTLS), username: \(username ?? "nil"), "
             + "password: \(password == nil ? "nil" : "********"), admins: \(admins), "
             + "trustedCAFile: \(trustedCAFile ?? "nil"), timeout: \(timeout))"
     }
 
-    public var debugDescription: String { description }
+    package var debugDescription: String { description }
 
-    public var customMirror: Mirror {
+    package var customMirror: Mirror {
         Mirror(
             self,
             children: [

@@ -7,20 +7,20 @@ import Darwin
 #endif
 
 /// A plain-text mail, rendered for the SMTP DATA phase.
-public struct MailMessage: Sendable {
-    public var from: String
-    public var to: [String]
-    public var subject: String
-    public var body: String
+package struct MailMessage: Sendable {
+    package var from: String
+    package var to: [String]
+    package var subject: String
+    package var body: String
     /// Seconds since 1970 (UTC), the `Date` header.
-    public var date: Int64
+    package var date: Int64
     /// The `Message-ID` header value including its angle brackets.
-    public var messageID: String
+    package var messageID: String
 
     /// - Parameters:
     ///   - date: seconds since 1970; now by default.
     ///   - messageID: a random `<hex.hex@domain>` on the sender's domain by default.
-    public init(from: String, to: [String], subject: String, body: String, date: Int64? = nil, messageID: String? = nil) {
+    package init(from: String, to: [String], subject: String, body: String, date: Int64? = nil, messageID: String? = nil) {
         self.from = from
         self.to = to
         self.subject = subject
@@ -39,7 +39,7 @@ public struct MailMessage: Sendable {
 
     /// Headers, an empty line and the body with CRLF line ends and dot-stuffing, ready for DATA,
     /// without the final `.` line. Lines over 998 bytes are broken (RFC 5321's limit).
-    public func renderedForData() -> String {
+    package func renderedForData() -> String {
         var out = ""
         out.reserveCapacity(body.utf8.count + 512)
         func header(_ name: String, _ value: String) {

@@ -18,13 +18,13 @@ import NIOSSL
 /// and `EHLO` is sent again; with credentials, `AUTH PLAIN` or `AUTH LOGIN` as advertised; then `MAIL FROM`,
 /// `RCPT TO` for each recipient (some may be refused), `DATA` with dot-stuffing and CRLF, `QUIT`.
 /// Every step has the configuration's timeout. Safe to use from any task.
-public struct SMTPClient: Sendable {
-    public let configuration: MailConfiguration
+package struct SMTPClient: Sendable {
+    package let configuration: MailConfiguration
     let eventLoopGroup: any EventLoopGroup
     /// The name given in `EHLO`.
-    public var heloName: String
+    package var heloName: String
 
-    public init(configuration: MailConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    package init(configuration: MailConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.heloName = Self.localHostName()
@@ -33,7 +33,7 @@ public struct SMTPClient: Sendable {
     /// Delivers `message` to its recipients (those the server accepts).
     ///
     /// - Throws: ``SMTPError``; ``SMTPError/isPermanent`` tells whether a retry could help.
-    public func send(_ message: MailMessage) async throws(SMTPError) {
+    package func send(_ message: MailMessage) async throws(SMTPError) {
         for address in [message.from] + message.to {
             guard Self.isValidAddress(address) else { throw .invalidAddress(address) }
         }

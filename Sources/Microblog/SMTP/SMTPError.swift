@@ -1,5 +1,5 @@
 /// Why a mail could not be delivered.
-public enum SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The TCP connection could not be made (refused, unreachable, name not resolved).
     case connectionFailed(String)
     /// No answer within the timeout; `step` names the command waited on.
@@ -26,7 +26,7 @@ public enum SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
     case allRecipientsRefused(code: Int, text: String)
 
     /// Whether retrying the same mail later cannot succeed without a change of configuration.
-    public var isPermanent: Bool {
+    package var isPermanent: Bool {
         switch self {
         case .connectionFailed, .timedOut, .connectionClosed, .transientReply:
             false
@@ -36,7 +36,7 @@ public enum SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .connectionFailed(let reason): "cannot connect: \(reason)"
         case .timedOut(let step): "timed out waiting for the reply to \(step)"

@@ -11,7 +11,7 @@ import Foundation
 ///   interleave two claims on one key.
 /// - The write that persists a claim is one transaction that checks again inside it, and the UNIQUE indexes on
 ///   the keys are the backstop across processes: a constraint violation from any path becomes the same error.
-public actor UserRegistry {
+package actor UserRegistry {
     private let database: any Store
     private let hooks: RegistryHooks
     private let clock: @Sendable () -> Date
@@ -31,7 +31,7 @@ public actor UserRegistry {
         case user(Int64)
     }
 
-    public init(
+    package init(
         database: any Store,
         hooks: RegistryHooks = .none,
         metrics: AppMetrics = .none,
@@ -45,7 +45,7 @@ public actor UserRegistry {
 
     /// Which of these keys another user holds, read before any claim so that a form shows every message at once;
     /// a key found held counts as a rejected claim. Advisory: the claim itself decides at the write.
-    public nonisolated func lookUp(username: String?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
+    package nonisolated func lookUp(username: String?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
         let held = try await database.heldIdentityKeys(
             username: username.map(IdentityKey.init),
             lookAlike: username.map(LookAlikeKey.of),
@@ -62,7 +62,7 @@ public actor UserRegistry {
     /// - Parameter passwordHash: the hash, computed by the caller outside this actor.
     /// - Throws: ``RegistryError/usernameTaken``, ``RegistryError/nameTooSimilar``, ``RegistryError/emailTaken``, or
     ///   ``RegistryError/store(_:)``.
-    public func register(username: String, email: String, passwordHash: String) async throws(RegistryError) -> User {
+    package func register(username: String, email: String, passwordHash: String) async throws(RegistryError) -> User {
         let usernameKey = IdentityKey(username)
         let lookAlikeKey = LookAlikeKey.of(username)
         let emailKey = IdentityKey(email)
@@ -115,7 +115,7 @@ public actor UserRegistry {
     ///   a name from before the look-alike rule stays as it is. `nil`: not known, reserve as usual.
     /// - Throws: ``RegistryError/usernameTaken`` or ``RegistryError/nameTooSimilar`` when another user holds the name
     ///   or one like it, or ``RegistryError/store(_:)``.
-    public func updateProfile(userID: Int64, username: String, aboutMe: String?, currentUsername: String? = nil) async throws(RegistryError) {
+    package func updateProfile(userID: Int64, username: String, aboutMe: String?, currentUsername: String? = nil) async throws(RegistryError) {
         let usernameKey = IdentityKey(username)
         let lookAlikeKey = LookAlikeKey.of(username)
         let claimant = Claimant.user(userID)
@@ -160,7 +160,7 @@ public actor UserRegistry {
     }
 
     /// How many claims are in flight (zero whenever the registry is idle).
-    public var claimsInFlight: Int { claims.count }
+    package var claimsInFlight: Int { claims.count }
 
     /// Takes the reservation, or throws if someone else holds it. Synchronous: nothing can interleave.
     private func reserve(_ claim: Claim, for claimant: Claimant, orThrow error: RegistryError) throws(RegistryError) {
@@ -177,7 +177,7 @@ public actor UserRegistry {
 }
 
 /// Why a claim failed.
-public enum RegistryError: Error, Sendable, Equatable {
+package enum RegistryError: Error, Sendable, Equatable {
     case usernameTaken
     /// Another user's name looks like this one (the same ``LookAlikeKey``).
     case nameTooSimilar
@@ -197,21 +197,21 @@ public enum RegistryError: Error, Sendable, Equatable {
 
 extension RegistryError: ChainedError {
     /// The storage failure behind ``store(_:)``.
-    public var underlyingError: (any Error)? {
+    package var underlyingError: (any Error)? {
         if case .store(let error) = self { return error }
         return nil
     }
 }
 
 /// Points where a test suspends a claim, to make a race happen on schedule.
-public struct RegistryHooks: Sendable {
+package struct RegistryHooks: Sendable {
     /// Awaited after the reservation is taken and before the database write.
-    public var beforePersist: @Sendable (IdentityKey) async -> Void
+    package var beforePersist: @Sendable (IdentityKey) async -> Void
 
-    public init(beforePersist: @escaping @Sendable (IdentityKey) async -> Void = { _ in }) {
+    package init(beforePersist: @escaping @Sendable (IdentityKey) async -> Void = { _ in }) {
         self.beforePersist = beforePersist
     }
 
     /// No hooks: production.
-    public static var none: RegistryHooks { RegistryHooks() }
+    package static var none: RegistryHooks { RegistryHooks() }
 }

@@ -3,21 +3,21 @@ import HummingbirdAuth
 import Logging
 
 /// The per-request state the microblog's middleware and controllers share.
-public struct AppRequestContext: SessionRequestContext, RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let sessions: SessionContext<SessionState>
+package struct AppRequestContext: SessionRequestContext, RequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package let sessions: SessionContext<SessionState>
     /// The user the session names, read with the session by ``StoreSessionMiddleware``; nil without a session or
     /// when that user no longer exists. ``CurrentUserMiddleware`` decides from it who is logged in.
     var sessionUser: User?
     /// The logged-in user, set by ``CurrentUserMiddleware``.
-    public var currentUser: User?
+    package var currentUser: User?
     /// The parsed form of a POST, set by ``CSRFMiddleware`` once its token is verified.
-    public var form: FormData?
+    package var form: FormData?
     /// The TCP peer's address: the client, or the reverse proxy in front.
-    public let peerAddress: String?
+    package let peerAddress: String?
     /// The client's IP address (the peer's, or the one a trusted proxy vouches for), for per-client limits; set by
     /// ``ClientOriginMiddleware``.
-    public var remoteAddress: String?
+    package var remoteAddress: String?
     /// The origin the browser addressed (scheme, host, port), for the same-origin check; set by
     /// ``ClientOriginMiddleware``.
     var publicOrigin: PublicOrigin?
@@ -26,7 +26,7 @@ public struct AppRequestContext: SessionRequestContext, RequestContext {
     /// Where a handler's flashed messages go, set by ``FlashMiddleware``.
     var flashOutbox: FlashOutbox?
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         peerAddress = source.channel.remoteAddress?.ipAddress
         remoteAddress = peerAddress
@@ -40,5 +40,5 @@ public struct AppRequestContext: SessionRequestContext, RequestContext {
     }
 
     /// Form bodies are small: anything larger is a 413.
-    public var maxUploadSize: Int { FormData.maximumBodySize }
+    package var maxUploadSize: Int { FormData.maximumBodySize }
 }

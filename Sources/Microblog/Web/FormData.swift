@@ -4,28 +4,28 @@ import Hummingbird
 /// An `application/x-www-form-urlencoded` body, decoded by the project: strict about syntax (a malformed body
 /// is a 400), and keeping each value's raw bytes so that invalid UTF-8 and control characters become form errors
 /// instead of being silently replaced or truncated.
-public struct FormData: Sendable, Equatable {
+package struct FormData: Sendable, Equatable {
     /// Forms are small; a larger body is answered with 413.
-    public static let maximumBodySize = 64 * 1024
+    package static let maximumBodySize = 64 * 1024
 
     private var fields: [String: [UInt8]]
 
     /// Why a body is not a form.
-    public enum Malformed: Error, Sendable, Equatable {
+    package enum Malformed: Error, Sendable, Equatable {
         case badPercentEncoding
         case duplicateField(String)
         case badFieldName
     }
 
     /// A form with no fields (a POST whose body was empty).
-    public static let empty = FormData()
+    package static let empty = FormData()
 
     private init() {
         fields = [:]
     }
 
     /// Parses a body; field names must be ASCII.
-    public init(body: some Collection<UInt8>) throws(Malformed) {
+    package init(body: some Collection<UInt8>) throws(Malformed) {
         fields = [:]
         guard !body.isEmpty else { return }
         for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
@@ -40,16 +40,16 @@ public struct FormData: Sendable, Equatable {
     }
 
     /// The field's text as sent, to put back into a re-rendered form; empty when missing or not valid UTF-8.
-    public func echo(_ name: String) -> String {
+    package func echo(_ name: String) -> String {
         if case .text(let value) = text(name) { return value }
         return ""
     }
 
     /// The raw value of a field, if it was sent.
-    public func raw(_ name: String) -> [UInt8]? { fields[name] }
+    package func raw(_ name: String) -> [UInt8]? { fields[name] }
 
     /// A field as text, or why it is not acceptable text.
-    public func text(_ name: String) -> FieldText {
+    package func text(_ name: String) -> FieldText {
         guard let bytes = fields[name] else { return .missing }
         guard let string = String(validating: bytes, as: UTF8.self) else { return .invalid }
         return .text(string)
@@ -86,7 +86,7 @@ public struct FormData: Sendable, Equatable {
 }
 
 /// One field of a form, read as text.
-public enum FieldText: Sendable, Equatable {
+package enum FieldText: Sendable, Equatable {
     case missing
     case invalid
     case text(String)

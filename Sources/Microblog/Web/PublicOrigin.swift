@@ -189,15 +189,15 @@ struct ClientOriginMiddleware: RouterMiddleware {
 
 /// The host names the site answers to (`ALLOWED_HOSTS`, Django's setting): a name, `.example.com` for the domain
 /// and its subdomains, or `*` for any.
-public struct AllowedHosts: Sendable, Equatable {
+package struct AllowedHosts: Sendable, Equatable {
     let patterns: [String]
 
     /// Any host: what a server on a public address without `ALLOWED_HOSTS` or `PUBLIC_URL` answers to.
-    public static let any = AllowedHosts(patterns: ["*"])
+    package static let any = AllowedHosts(patterns: ["*"])
     /// The names of the loopback interface: the default of a server that listens on one.
-    public static let loopback = AllowedHosts(patterns: ["localhost", "127.0.0.1", "[::1]", "::1"])
+    package static let loopback = AllowedHosts(patterns: ["localhost", "127.0.0.1", "[::1]", "::1"])
 
-    public init(patterns: [String]) {
+    package init(patterns: [String]) {
         self.patterns = patterns.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
     }
 

@@ -2,11 +2,11 @@ import Foundation
 
 /// What a signed-in user's session remembers between requests. Stored server-side, one row per signed-in browser,
 /// created at login and deleted at logout; the cookie only holds its random id. A signed-out visitor has none.
-public struct SessionState: Codable, Sendable, Equatable {
+package struct SessionState: Codable, Sendable, Equatable {
     /// The logged-in user.
-    public var userID: Int64
+    package var userID: Int64
     /// The token every form of this session must send back as `csrf_token`.
-    public var csrfToken: String
+    package var csrfToken: String
 
     enum CodingKeys: String, CodingKey {
         case userID, csrfToken
@@ -17,7 +17,7 @@ public struct SessionState: Codable, Sendable, Equatable {
     static let userIDMember = CodingKeys.userID.stringValue
 
     /// A fresh session for `userID`, with a new CSRF token.
-    public init(userID: Int64) {
+    package init(userID: Int64) {
         self.userID = userID
         self.csrfToken = RandomToken.make()
     }

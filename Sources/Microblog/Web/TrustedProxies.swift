@@ -3,14 +3,14 @@ import Foundation
 /// The reverse proxies whose forwarding headers the site believes (`TRUSTED_PROXIES`: addresses and CIDR networks,
 /// comma-separated; none by default). Only when the TCP peer is one of them are `Forwarded` (RFC 7239) or
 /// `X-Forwarded-For`, `-Proto` and `-Host` read, as gunicorn's `forwarded_allow_ips` and Werkzeug's `ProxyFix` do.
-public struct TrustedProxies: Sendable, Equatable {
+package struct TrustedProxies: Sendable, Equatable {
     let networks: [IPNetwork]
 
     /// No proxy is trusted: every forwarding header is ignored.
-    public static let none = TrustedProxies(networks: [])
+    package static let none = TrustedProxies(networks: [])
 
     /// Parses `10.0.0.0/8, 127.0.0.1, ::1, fd00::/8`; nil when an entry is not an address or network.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         var networks: [IPNetwork] = []
         for entry in text.split(separator: ",") {
             let trimmed = entry.trimmingCharacters(in: .whitespaces)

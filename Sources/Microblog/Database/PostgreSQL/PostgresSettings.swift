@@ -4,29 +4,29 @@ import PostgresNIO
 /// Where and how to reach PostgreSQL: parsed from `DATABASE_URL=postgres://user[:password]@host[:port]/database`
 /// (or `?host=/socket/directory` for a Unix socket), with the pool's size and the timeouts after which a request
 /// gets a 503 instead of waiting. The password is a secret: `description` never prints it.
-public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
+package struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
     /// The directory of the server's Unix socket; when set, `host` is not used.
-    public var socketDirectory: String?
-    public var username: String
-    public var password: String?
-    public var database: String
+    package var socketDirectory: String?
+    package var username: String
+    package var password: String?
+    package var database: String
     /// Connections per server instance (`DATABASE_POOL_SIZE`, 10).
-    public var maxConnections: Int
+    package var maxConnections: Int
     /// How long opening a connection may take (`DATABASE_CONNECT_TIMEOUT`, seconds, 5).
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// How long one storage call (waiting for a connection included) may take before it is a 503
     /// (`DATABASE_QUERY_TIMEOUT`, seconds, 10); the migrating connection's `statement_timeout`.
-    public var queryTimeout: Duration
+    package var queryTimeout: Duration
     /// How long a statement waits for a lock another transaction holds before a 503 for load, not a fault
     /// (`DATABASE_BUSY_TIMEOUT`, seconds, 5, as SQLite's busy timeout); PostgreSQL's `lock_timeout`.
-    public var lockTimeout: Duration
+    package var lockTimeout: Duration
     /// How long one statement may run on the pool's connections (`statement_timeout`): the read budget, raised to the
     /// write budget inside a write transaction.
-    public var statementBudget: StatementBudget
+    package var statementBudget: StatementBudget
 
-    public init(
+    package init(
         host: String = "127.0.0.1",
         port: Int = 5432,
         socketDirectory: String? = nil,
@@ -53,7 +53,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses a `postgres://` or `postgresql://` URL; nil for anything else (which means SQLite).
-    public init?(url: String) {
+    package init?(url: String) {
         guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://"),
               let components = URLComponents(string: url)
         else { return nil }
@@ -75,7 +75,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
         socketDirectory.map { "\($0)/.s.PGSQL.\(port)" }
     }
 
-    public var description: String {
+    package var description: String {
         let place = socketDirectory.map { "\($0) (socket)" } ?? "\(host):\(port)"
         return "postgres://\(username)\(password == nil ? "" : ":<redacted>")@\(place)/\(database)"
     }

@@ -27,7 +27,7 @@ extension PostgresStore {
             """
     }
 
-    public func admitLoginAttempt(_ limits: [LoginLimit], now: Date) async throws(StoreError) -> Date? {
+    package func admitLoginAttempt(_ limits: [LoginLimit], now: Date) async throws(StoreError) -> Date? {
         let logger = logger
         return try await withTransaction { connection -> Date? in
             _ = try await connection.query("DELETE FROM login_failure WHERE forget_at < \(now)", logger: logger)
@@ -53,7 +53,7 @@ extension PostgresStore {
         }
     }
 
-    public func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError) {
+    package func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError) {
         let logger = logger
         // Each statement locks its subject's row until the transaction ends: the rows are taken in the order admission
         // takes them (sorted by subject), so that a settle and an admission never wait for each other in a cycle.

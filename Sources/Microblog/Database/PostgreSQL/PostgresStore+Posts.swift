@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    public func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
+    package func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
         let (logger, fault) = (logger, faults.betweenPostWrites)
         try await withTransaction { connection in
             try await connection.query(
@@ -14,7 +14,7 @@ extension PostgresStore {
         }
     }
 
-    public func posts(byAuthor authorID: Int64?, at position: PagePosition, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>? {
+    package func posts(byAuthor authorID: Int64?, at position: PagePosition, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>? {
         let logger = logger
         let seek = KeysetSeek(position)
         return try await withConnection { connection in
@@ -87,7 +87,7 @@ extension PostgresStore {
         return query
     }
 
-    public func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64? {
+    package func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64? {
         let logger = logger
         return try await withConnection { connection in
             let query: PostgresQuery = if let authorID {
@@ -102,7 +102,7 @@ extension PostgresStore {
         }
     }
 
-    public func userPage(
+    package func userPage(
         usernameKey key: IdentityKey, at position: PagePosition, perPage: Int
     ) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>?)? {
         let logger = logger

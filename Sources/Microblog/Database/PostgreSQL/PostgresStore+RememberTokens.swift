@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    public func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError) {
+    package func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError) {
         let logger = logger
         try await withConnection { connection in
             _ = try await connection.query(
@@ -15,7 +15,7 @@ extension PostgresStore {
         }
     }
 
-    public func rememberToken(selector: String, now: Date) async throws(StoreError) -> RememberToken? {
+    package func rememberToken(selector: String, now: Date) async throws(StoreError) -> RememberToken? {
         let logger = logger
         return try await withConnection { connection in
             let rows = try await connection.query(
@@ -36,7 +36,7 @@ extension PostgresStore {
         }
     }
 
-    public func rotateRememberToken(selector: String, from current: Data, to next: Data, at now: Date) async throws(StoreError) -> Bool {
+    package func rotateRememberToken(selector: String, from current: Data, to next: Data, at now: Date) async throws(StoreError) -> Bool {
         let logger = logger
         return try await withConnection { connection in
             let rows = try await connection.query(
@@ -51,7 +51,7 @@ extension PostgresStore {
         }
     }
 
-    public func revokeUser(_ userID: Int64) async throws(StoreError) {
+    package func revokeUser(_ userID: Int64) async throws(StoreError) {
         let logger = logger
         try await withTransaction { connection in
             _ = try await connection.query("DELETE FROM remember_token WHERE user_id = \(userID)", logger: logger)
@@ -59,7 +59,7 @@ extension PostgresStore {
         }
     }
 
-    public func deleteRememberToken(selector: String) async throws(StoreError) {
+    package func deleteRememberToken(selector: String) async throws(StoreError) {
         let logger = logger
         try await withConnection { connection in
             _ = try await connection.query("DELETE FROM remember_token WHERE selector = \(selector)", logger: logger)

@@ -6,7 +6,7 @@ extension PostgresStore {
     /// digits, so the cast to `bigint` cannot overflow).
     static let sessionUserIDPattern = #""\#(SessionState.userIDMember)"\s*:\s*(-?[0-9]{1,18})(?![0-9])"#
 
-    public func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
+    package func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
         let logger = logger
         try await withConnection { connection in
             _ = try await connection.query(
@@ -16,7 +16,7 @@ extension PostgresStore {
         }
     }
 
-    public func saveSession(
+    package func saveSession(
         key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int
     ) async throws(StoreError) {
         let logger = logger
@@ -56,7 +56,7 @@ extension PostgresStore {
         }
     }
 
-    public func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
+    package func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
         let logger = logger
         return try await withConnection { connection in
             // The user id is found with a regular expression, not by parsing the value as JSON: a cast to jsonb would
@@ -79,7 +79,7 @@ extension PostgresStore {
         }
     }
 
-    public func deleteSession(key: String) async throws(StoreError) {
+    package func deleteSession(key: String) async throws(StoreError) {
         let logger = logger
         try await withConnection { connection in
             _ = try await connection.query("DELETE FROM session WHERE key = \(key)", logger: logger)

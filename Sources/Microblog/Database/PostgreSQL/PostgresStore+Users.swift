@@ -27,7 +27,7 @@ extension PostgresStore {
         )
     }
 
-    public func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
+    package func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
         let logger = logger
         return try await withTransaction { connection in
             let holders = try await connection.query(
@@ -58,7 +58,7 @@ extension PostgresStore {
         }
     }
 
-    public func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, lookAlikeKey: IdentityKey?, aboutMe: String?) async throws(StoreError) {
+    package func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, lookAlikeKey: IdentityKey?, aboutMe: String?) async throws(StoreError) {
         let logger = logger
         try await withTransaction { connection in
             let holders = try await connection.query(
@@ -84,7 +84,7 @@ extension PostgresStore {
         }
     }
 
-    public func assignLookAlikeKeys() async throws(StoreError) -> [LookAlikeName] {
+    package func assignLookAlikeKeys() async throws(StoreError) -> [LookAlikeName] {
         let logger = logger
         return try await withConnection { connection in try await Self.assignLookAlikeKeys(on: connection, logger: logger) }
     }
@@ -149,14 +149,14 @@ extension PostgresStore {
         }
     }
 
-    public func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
+    package func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
         let logger = logger
         try await withConnection { connection in
             _ = try await connection.query(#"UPDATE "user" SET last_seen = \#(date) WHERE id = \#(userID)"#, logger: logger)
         }
     }
 
-    public func user(id: Int64) async throws(StoreError) -> User? {
+    package func user(id: Int64) async throws(StoreError) -> User? {
         let logger = logger
         return try await withConnection { connection in
             let rows = try await connection.query(
@@ -167,7 +167,7 @@ extension PostgresStore {
         }
     }
 
-    public func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
+    package func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
         let logger = logger
         return try await withConnection { connection in
             let rows = try await connection.query(
@@ -178,7 +178,7 @@ extension PostgresStore {
         }
     }
 
-    public func heldIdentityKeys(username: IdentityKey?, lookAlike: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
+    package func heldIdentityKeys(username: IdentityKey?, lookAlike: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
         let logger = logger
         return try await withConnection { connection in
             let rows = try await connection.query(

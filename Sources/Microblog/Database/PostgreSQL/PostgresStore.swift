@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// ``StoreError/conflict(_:)`` as on SQLite. Each call is bounded by ``PostgresSettings/queryTimeout``
 /// (waiting for a connection included): past it, or with the server unreachable, it throws
 /// ``StoreError/unavailable(_:)`` (a 503), and the pool reconnects by itself when the server is back.
-public struct PostgresStore: Store {
+package struct PostgresStore: Store {
     let client: PostgresClient
     let settings: PostgresSettings
     let logger: Logger
@@ -23,11 +23,11 @@ public struct PostgresStore: Store {
     let connectionsInUse: Meter
 
     /// The pool's background work: run it as a service for as long as the store is used.
-    public var service: any Service { client }
+    package var service: any Service { client }
 
     /// Migrates the database on one direct connection, then makes the pool (not yet running: see ``service``).
     /// - Throws: ``StoreError`` when the server cannot be reached or the schema cannot be migrated.
-    public static func open(
+    package static func open(
         _ settings: PostgresSettings,
         logger: Logger,
         faults: DatabaseFaults = .none,
@@ -99,7 +99,7 @@ public struct PostgresStore: Store {
     }
 
     /// Reads the schema on a pooled connection.
-    public func checkHealth() async throws(StoreError) {
+    package func checkHealth() async throws(StoreError) {
         let logger = logger
         try await withConnection { connection in
             _ = try await connection.query("SELECT count(*) FROM pg_catalog.pg_tables", logger: logger).collect()

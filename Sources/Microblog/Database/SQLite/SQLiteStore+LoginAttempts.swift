@@ -20,7 +20,7 @@ extension SQLiteStore {
         RETURNING failures
         """
 
-    public func admitLoginAttempt(_ limits: [LoginLimit], now: Date) async throws(StoreError) -> Date? {
+    package func admitLoginAttempt(_ limits: [LoginLimit], now: Date) async throws(StoreError) -> Date? {
         // One write transaction holds SQLite's one write lock: no other instance counts in between. The subjects'
         // statements run in a savepoint that is rolled back whole when one of them is blocked.
         try await write { db -> Date? in
@@ -48,7 +48,7 @@ extension SQLiteStore {
         }
     }
 
-    public func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError) {
+    package func settleLoginAttempt(clearing: [String], releasing: [LoginLimit]) async throws(StoreError) {
         try await write { db in
             for subject in clearing {
                 try db.execute(sql: "DELETE FROM login_failure WHERE subject = ?", arguments: [subject])

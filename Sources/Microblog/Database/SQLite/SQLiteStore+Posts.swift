@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLiteStore {
     /// Adds a post by `authorID` and marks the author as seen, in one transaction.
-    public func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
+    package func createPost(authorID: Int64, body: String, at now: Date) async throws(StoreError) {
         let fault = faults.betweenPostWrites
         try await write { db in
             var post = Post(id: nil, body: body, timestamp: now, userID: authorID)
@@ -15,7 +15,7 @@ extension SQLiteStore {
 
     /// Posts of everyone (or of one author), newest first, `perPage` of them from `position`: one seek of the
     /// `(timestamp, rowid)` index whatever the depth; nil when `position` names a post not in this feed.
-    public func posts(byAuthor authorID: Int64?, at position: PagePosition, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>? {
+    package func posts(byAuthor authorID: Int64?, at position: PagePosition, perPage: Int) async throws(StoreError) -> Page<PostWithAuthor>? {
         let seek = KeysetSeek(position)
         let (sql, arguments) = Self.feedStatement(authorID: authorID, position: position, perPage: perPage)
         return try await readOneStatement { db -> Page<PostWithAuthor>? in
@@ -92,7 +92,7 @@ extension SQLiteStore {
             """
     }
 
-    public func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64? {
+    package func postID(byAuthor authorID: Int64?, offset: Int) async throws(StoreError) -> Int64? {
         try await readOneStatement { db -> Int64? in
             var sql = "SELECT id FROM post"
             var arguments: StatementArguments = []
@@ -111,7 +111,7 @@ extension SQLiteStore {
     }
 
     /// The user with this username key and a page of their posts, in one statement; nil when no user has it.
-    public func userPage(
+    package func userPage(
         usernameKey key: IdentityKey, at position: PagePosition, perPage: Int
     ) async throws(StoreError) -> (user: User, posts: Page<PostWithAuthor>?)? {
         let seek = KeysetSeek(position)

@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLiteStore {
     /// Stores a remember-me token: the selector finds it, only the SHA-256 of the validator is kept.
-    public func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError) {
+    package func insertRememberToken(selector: String, validatorHash: Data, userID: Int64, expiresAt: Date) async throws(StoreError) {
         try await write { db in
             try db.execute(
                 sql: "INSERT INTO remember_token (selector, validator_hash, user_id, expires_at) VALUES (?, ?, ?, ?)",
@@ -12,7 +12,7 @@ extension SQLiteStore {
         }
     }
 
-    public func rememberToken(selector: String, now: Date) async throws(StoreError) -> RememberToken? {
+    package func rememberToken(selector: String, now: Date) async throws(StoreError) -> RememberToken? {
         try await read { db in
             try SQLiteRowReader.first(
                 db.cachedStatement(sql: """
@@ -31,7 +31,7 @@ extension SQLiteStore {
         }
     }
 
-    public func rotateRememberToken(selector: String, from current: Data, to next: Data, at now: Date) async throws(StoreError) -> Bool {
+    package func rotateRememberToken(selector: String, from current: Data, to next: Data, at now: Date) async throws(StoreError) -> Bool {
         try await write { db in
             try db.execute(
                 sql: """
@@ -44,7 +44,7 @@ extension SQLiteStore {
         }
     }
 
-    public func revokeUser(_ userID: Int64) async throws(StoreError) {
+    package func revokeUser(_ userID: Int64) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "DELETE FROM remember_token WHERE user_id = ?", arguments: [userID])
             try db.execute(sql: "DELETE FROM session WHERE user_id = ?", arguments: [userID])
@@ -52,7 +52,7 @@ extension SQLiteStore {
     }
 
     /// Revokes a remember-me token.
-    public func deleteRememberToken(selector: String) async throws(StoreError) {
+    package func deleteRememberToken(selector: String) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "DELETE FROM remember_token WHERE selector = ?", arguments: [selector])
         }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
+    package func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
         try await write { db in
             try db.execute(
                 sql: "INSERT INTO session (key, value, user_id, expires_at) VALUES (?, ?, ?, ?)",
@@ -11,7 +11,7 @@ extension SQLiteStore {
         }
     }
 
-    public func saveSession(
+    package func saveSession(
         key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int
     ) async throws(StoreError) {
         try await write { db in
@@ -49,7 +49,7 @@ extension SQLiteStore {
         }
     }
 
-    public func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
+    package func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
         try await readOneStatement { db -> (value: Data, expiresAt: Date?, user: User?)? in
             // The CASE keeps json_extract from ever seeing a value that is not JSON: such a session has no user.
             let statement = try db.cachedStatement(sql: """
@@ -67,7 +67,7 @@ extension SQLiteStore {
         }
     }
 
-    public func deleteSession(key: String) async throws(StoreError) {
+    package func deleteSession(key: String) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "DELETE FROM session WHERE key = ?", arguments: [key])
         }

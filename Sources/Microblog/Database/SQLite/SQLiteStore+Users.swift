@@ -19,7 +19,7 @@ extension User {
 }
 
 extension SQLiteStore {
-    public func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
+    package func insertUser(_ new: NewUser, at now: Date) async throws(StoreError) -> User {
         try await write { db in
             if try User.filter(User.usernameKeyColumn == new.usernameKey.rawValue).isEmpty(db) == false {
                 throw StoreError.conflict(.username)
@@ -36,7 +36,7 @@ extension SQLiteStore {
         }
     }
 
-    public func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, lookAlikeKey: IdentityKey?, aboutMe: String?) async throws(StoreError) {
+    package func updateProfile(userID: Int64, username: String, usernameKey: IdentityKey, lookAlikeKey: IdentityKey?, aboutMe: String?) async throws(StoreError) {
         try await write { db in
             let holder = try Int64.fetchOne(
                 db,
@@ -62,7 +62,7 @@ extension SQLiteStore {
         }
     }
 
-    public func assignLookAlikeKeys() async throws(StoreError) -> [LookAlikeName] {
+    package func assignLookAlikeKeys() async throws(StoreError) -> [LookAlikeName] {
         var kept: [LookAlikeName] = []
         var after: Int64 = 0
         let version = LookAlikeKey.dataVersion
@@ -107,21 +107,21 @@ extension SQLiteStore {
     }
 
     /// Records that the user was seen at `date`.
-    public func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
+    package func touchLastSeen(userID: Int64, at date: Date) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "UPDATE user SET last_seen = ? WHERE id = ?", arguments: [date, userID])
         }
     }
 
     /// The user with this id, if any.
-    public func user(id: Int64) async throws(StoreError) -> User? {
+    package func user(id: Int64) async throws(StoreError) -> User? {
         try await readOneStatement { db in
             try SQLiteRowReader.first(db.cachedStatement(sql: "SELECT * FROM user WHERE id = ?"), arguments: [id]) { row throws(StoreError) in try User(row) }
         }
     }
 
     /// The user whose username normalises to `key`, if any.
-    public func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
+    package func user(usernameKey key: IdentityKey) async throws(StoreError) -> User? {
         try await readOneStatement { db in
             try SQLiteRowReader.first(
                 db.cachedStatement(sql: "SELECT * FROM user WHERE username_key = ?"), arguments: [key.rawValue]
@@ -129,7 +129,7 @@ extension SQLiteStore {
         }
     }
 
-    public func heldIdentityKeys(username: IdentityKey?, lookAlike: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
+    package func heldIdentityKeys(username: IdentityKey?, lookAlike: IdentityKey?, email: IdentityKey?, exceptUserID: Int64?) async throws(StoreError) -> HeldIdentityKeys {
         try await readOneStatement { db in
             let held = try SQLiteRowReader.first(
                 db.cachedStatement(sql: """

@@ -7,7 +7,7 @@ import GRDBSQLite
 /// Every write method is a single transaction (GRDB opens it as `BEGIN IMMEDIATE`), and every invariant that
 /// matters is also a constraint of the schema, so a bug above this layer cannot store a duplicate username.
 /// Methods throw ``StoreError``: GRDB's errors never travel further up.
-public struct SQLiteStore: Store {
+package struct SQLiteStore: Store {
     /// The GRDB writer (a `DatabasePool` in WAL mode for files).
     let writer: any DatabaseWriter
     /// Test-only hooks called inside write transactions; empty in production.
@@ -18,7 +18,7 @@ public struct SQLiteStore: Store {
     /// Wraps a writer and runs the migrations that are not applied yet. A database that needs none is never
     /// written to here, so a read-only file with an up-to-date schema can still be served (writes answer 503).
     /// - Throws: ``StoreError`` when the file is not a microblog database or cannot be migrated.
-    public init(_ writer: any DatabaseWriter, faults: DatabaseFaults = .none, budget: StatementBudget = StatementBudget()) throws(StoreError) {
+    package init(_ writer: any DatabaseWriter, faults: DatabaseFaults = .none, budget: StatementBudget = StatementBudget()) throws(StoreError) {
         self.writer = writer
         self.faults = faults
         self.budget = budget
@@ -35,7 +35,7 @@ public struct SQLiteStore: Store {
     ///   - path: the database file.
     ///   - busyTimeout: how long a write waits for another connection's lock before failing with `.busy`.
     ///   - budget: how long one read or write may run before it is stopped with `.timedOut`.
-    public static func openFile(
+    package static func openFile(
         atPath path: String,
         busyTimeout: Duration = .seconds(5),
         budget: StatementBudget = StatementBudget(),
@@ -68,7 +68,7 @@ public struct SQLiteStore: Store {
     }
 
     /// Whether the database was opened read-only (its file cannot be written): every write will fail.
-    public var isReadOnly: Bool { writer.configuration.readonly }
+    package var isReadOnly: Bool { writer.configuration.readonly }
 
     /// Runs `body` in one write transaction, converting GRDB's errors into ``StoreError`` that remembers the
     /// calling storage method.
@@ -91,7 +91,7 @@ public struct SQLiteStore: Store {
     }
 
     /// Reads the schema on a read connection; a file deleted or replaced under the server is `.moved`.
-    public func checkHealth() async throws(StoreError) {
+    package func checkHealth() async throws(StoreError) {
         try await readOneStatement { db in
             if Self.fileHasMoved(db) { throw StoreError.unavailable(.moved) }
             _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
