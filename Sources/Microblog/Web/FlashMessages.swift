@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Hummingbird
 import NIOConcurrencyHelpers
@@ -6,53 +5,36 @@ import NIOConcurrencyHelpers
 /// Messages shown once on the next page ("Your changes have been saved."), carried in a signed, short-lived
 /// cookie instead of a stored row, so that no visitor, signed in or not, is written for because of them.
 ///
-/// The cookie is `<expiry>.<messages>.<HMAC>` (base64url), keyed with a key derived from `SECRET_KEY`: a client can
-/// drop it, but cannot make the site show text of its own.
+/// The cookie is `<expiry>.<messages>.<HMAC>` (an ``ExpiringSignature``, the messages in base64url), keyed with a key
+/// derived from `SECRET_KEY`: a client can drop it, but cannot make the site show text of its own.
 struct FlashCookie: Sendable {
     static let cookieName = "flash"
     /// Long enough to follow a redirect, short enough not to greet a visitor days later.
     static let lifetime: Duration = .seconds(300)
 
-    private let keys: SigningKeys
+    private let signature: ExpiringSignature
     private let secureCookies: Bool
 
     init(secretKey: String, fallbacks: [String] = [], secureCookies: Bool) {
-        keys = SigningKeys(secretKey: secretKey, fallbacks: fallbacks, for: "microblog flash")
+        signature = ExpiringSignature(
+            secretKey: secretKey, fallbacks: fallbacks, for: "microblog flash", lifetime: Self.lifetime, maximumLength: 2048
+        )
         self.secureCookies = secureCookies
     }
 
-    /// The messages a flash cookie's value carries; empty when it is expired or not ours.
-    ///
-    /// Accepted only when the value is, byte for byte, the one this server makes for its expiry and text: the expiry
-    /// and the text spelled canonically (a number without sign or leading zeros, base64url without padding), and the
-    /// MAC compared in constant time. Another spelling of the same token is not accepted.
+    /// The messages a flash cookie's value carries; empty when it is expired or not ours. The messages are accepted
+    /// only in base64url without padding, the spelling this server makes.
     func messages(inCookieValue value: Substring, now: Date = Date()) -> [String] {
-        guard value.utf8.count <= 2048 else { return [] }
-        let parts = value.utf8.split(separator: UInt8(ascii: "."), maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, let expiry = Int64(Substring(parts[0])), expiry > Int64(now.timeIntervalSince1970),
-              String(expiry).utf8.elementsEqual(parts[0]),
-              let text = Data(base64URL: parts[1]),
-              text.base64URLEncodedString().utf8.elementsEqual(parts[1])
+        guard let payload = signature.payload(of: value, boundTo: "", now: now), let text = Data(base64URL: payload.utf8),
+              text.base64URLEncodedString().utf8.elementsEqual(payload.utf8)
         else { return [] }
-        let sent = Array(parts[2])
-        let signed = keys.all.contains { key in
-            let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: key)).base64URLEncodedString()
-            return ConstantTime.equal(Array(mac.utf8), sent)
-        }
-        guard signed else { return [] }
         return String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
     /// The cookie carrying `messages` (each one line).
     func cookie(for messages: [String], now: Date = Date()) -> Cookie {
-        let expiry = Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds
-        let value = value(text: Data(messages.joined(separator: "\n").utf8), expiry: expiry)
-        return cookie(value: value, maxAge: Int(Self.lifetime.components.seconds))
-    }
-
-    private func value(text: Data, expiry: Int64) -> String {
-        let mac = Data(HMAC<SHA256>.authenticationCode(for: Self.message(expiry, text), using: keys.current))
-        return "\(expiry).\(text.base64URLEncodedString()).\(mac.base64URLEncodedString())"
+        let payload = Data(messages.joined(separator: "\n").utf8).base64URLEncodedString()
+        return cookie(value: signature.sign(payload, boundTo: "", now: now), maxAge: Int(Self.lifetime.components.seconds))
     }
 
     /// A cookie that deletes the flash cookie in the browser.
@@ -60,10 +42,6 @@ struct FlashCookie: Sendable {
 
     private func cookie(value: String, maxAge: Int) -> Cookie {
         Cookie(name: Self.cookieName, value: value, maxAge: maxAge, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
-    }
-
-    private static func message(_ expiry: Int64, _ text: Data) -> Data {
-        Data("\(expiry)\n".utf8) + text
     }
 }
 

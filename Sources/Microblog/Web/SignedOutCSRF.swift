@@ -1,12 +1,11 @@
-import Crypto
 import Foundation
 import Hummingbird
 
 /// CSRF tokens for the forms a signed-out visitor posts (login, registration), kept nowhere on the server.
 ///
 /// A signed double-submit token: the browser holds a random value in its own `HttpOnly; SameSite=Lax` cookie,
-/// and the form carries `<expiry>.<HMAC>` over that value, the form's purpose (its path) and the expiry, keyed
-/// with a key derived from `SECRET_KEY`. Showing a signed-out form therefore writes nothing, and a token is worth
+/// and the form carries `<expiry>..<HMAC>` (an ``ExpiringSignature`` with no payload) bound to that value and the
+/// form's purpose (its path), keyed with a key derived from `SECRET_KEY`. Showing a signed-out form therefore writes nothing, and a token is worth
 /// nothing in another browser, for another form, after its expiry or under another `SECRET_KEY`.
 struct SignedOutCSRF: Sendable {
     static let cookieName = "csrf_nonce"
@@ -19,11 +18,13 @@ struct SignedOutCSRF: Sendable {
     /// How long a signed-out form stays valid once shown (Flask-WTF's default).
     static let lifetime: Duration = .seconds(3600)
 
-    private let keys: SigningKeys
+    private let signature: ExpiringSignature
     private let secureCookies: Bool
 
     init(secretKey: String, fallbacks: [String] = [], secureCookies: Bool) {
-        keys = SigningKeys(secretKey: secretKey, fallbacks: fallbacks, for: "microblog signed-out CSRF")
+        signature = ExpiringSignature(
+            secretKey: secretKey, fallbacks: fallbacks, for: "microblog signed-out CSRF", lifetime: Self.lifetime, maximumLength: 128
+        )
         self.secureCookies = secureCookies
     }
 
@@ -40,31 +41,17 @@ struct SignedOutCSRF: Sendable {
 
     /// Whether `sent` is a token this server issued for `purpose` to the browser that sent `request`, and not expired.
     func isValid(_ sent: [UInt8], for purpose: String, request: Request, now: Date = Date()) -> Bool {
-        guard let nonce = nonce(in: request), sent.count <= 128,
-              let dot = sent.firstIndex(of: UInt8(ascii: ".")),
-              let expiry = Int64(String(decoding: sent[..<dot], as: UTF8.self)),
-              expiry > Int64(now.timeIntervalSince1970),
-              expiry <= Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds
-        else { return false }
-        // The token this server would have made, compared whole and in constant time: another spelling of the same
-        // MAC (base64's spare bits in the last character) is not accepted either.
-        return keys.all.contains { key in
-            ConstantTime.equal(Array(token(for: purpose, nonce: nonce, expiry: expiry, key: key).utf8), sent)
-        }
+        guard let nonce = nonce(in: request), let sent = String(validating: sent, as: UTF8.self) else { return false }
+        return signature.payload(of: sent[...], boundTo: Self.binding(purpose, nonce), now: now) == ""
     }
 
     /// A token for `purpose` and the browser's `nonce`, valid for ``lifetime`` from `now`.
     func token(for purpose: String, nonce: String, now: Date) -> String {
-        token(for: purpose, nonce: nonce, expiry: Int64(now.timeIntervalSince1970) + Self.lifetime.components.seconds, key: keys.current)
+        signature.sign("", boundTo: Self.binding(purpose, nonce), now: now)
     }
 
-    private func token(for purpose: String, nonce: String, expiry: Int64, key: SymmetricKey) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Self.message(purpose, expiry, nonce), using: key)
-        return "\(expiry).\(Data(mac).base64URLEncodedString())"
-    }
-
-    private static func message(_ purpose: String, _ expiry: Int64, _ nonce: String) -> Data {
-        Data("\(purpose)\n\(expiry)\n\(nonce)".utf8)
+    private static func binding(_ purpose: String, _ nonce: String) -> String {
+        "\(purpose)\n\(nonce)"
     }
 
     /// The browser's value, if it has one of the shape this server makes (43 base64url characters).
