@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdAuth
 import HummingbirdCore
 import Logging
 import Prometheus
@@ -129,14 +128,6 @@ func buildRouter(
         metrics: metrics,
         work: dependencies.passwordWork ?? PasswordWork(budget: configuration.passwordWork)
     )
-    let sessionCookieName = "session"
-    let sessionStorage = SessionStorage<SessionState>(
-        DatabasePersistDriver(database: database, sessionsPerUser: configuration.sessionsPerUser),
-        configuration: .init(
-            sessionCookieParameters: .init(name: sessionCookieName, secure: configuration.effectiveSecureCookies, sameSite: .lax),
-            keyPrefix: ""
-        )
-    )
     let rememberMe = RememberMe(
         database: database,
         secretKey: configuration.secretKey,
@@ -152,8 +143,8 @@ func buildRouter(
 
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware order: request metrics -> request log -> security headers -> fallback error pages -> the client and the
-    // public origin (trusted proxies, ALLOWED_HOSTS) -> session (a store failure while loading it is a 503) -> current
-    // user -> flashed messages -> error pages in the layout -> CSRF -> routes.
+    // public origin (trusted proxies, ALLOWED_HOSTS) -> the session and its user (a store failure while loading it is a 503) ->
+    // remember-me and last seen -> flashed messages -> error pages in the layout -> CSRF -> routes.
     // Requests are counted and timed through swift-metrics' global factory (the server bootstraps Prometheus).
     router.add(middleware: MetricsMiddleware())
     // Each request at DEBUG: at the default INFO the 10 KiB log file keeps what matters (errors), not traffic.
@@ -165,8 +156,11 @@ func buildRouter(
         publicURL: configuration.publicURL.flatMap(PublicOrigin.init(url:)),
         allowedHosts: configuration.effectiveAllowedHosts
     ))
-    router.add(middleware: StoreSessionMiddleware(
-        sessions: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: configuration.sessionDuration)
+    router.add(middleware: SessionMiddleware(
+        database: database,
+        duration: configuration.sessionDuration,
+        sessionsPerUser: configuration.sessionsPerUser,
+        secureCookies: configuration.effectiveSecureCookies
     ))
     router.add(middleware: CurrentUserMiddleware(database: database, rememberMe: rememberMe, pages: pages, metrics: metrics))
     router.add(middleware: FlashMiddleware(cookies: FlashCookie(
@@ -180,7 +174,6 @@ func buildRouter(
         registry: registry,
         passwords: passwords,
         rememberMe: rememberMe,
-        sessionStorage: sessionStorage,
         throttle: LoginThrottle(policy: configuration.loginThrottle, store: database),
         devices: DeviceCookie(
             secretKey: configuration.secretKey, fallbacks: configuration.secretKeyFallbacks, secureCookies: configuration.effectiveSecureCookies

@@ -342,15 +342,6 @@ package struct SimulatedStore: Store {
 
     // MARK: Sessions
 
-    package func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
-        try await transaction("insertSession") { () throws(StoreError) in
-            try database.tables.withLock { tables throws(StoreError) in
-                guard tables.sessions[key] == nil else { throw .conflict(.other) }
-                tables.sessions[key] = (value, userID, expiresAt)
-            }
-        }
-    }
-
     package func saveSession(key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int) async throws(StoreError) {
         try await transaction("saveSession") { () throws(StoreError) in
             database.tables.withLock { tables in

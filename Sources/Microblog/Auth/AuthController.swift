@@ -2,7 +2,6 @@ import CoreMetrics
 import Foundation
 import Hummingbird
 import Logging
-import HummingbirdAuth
 
 /// Login, logout and registration (the tutorial's `auth` blueprint).
 struct AuthController: Sendable {
@@ -10,7 +9,6 @@ struct AuthController: Sendable {
     let registry: UserRegistry
     let passwords: PasswordHasher
     let rememberMe: RememberMe
-    let sessionStorage: SessionStorage<SessionState>
     let throttle: LoginThrottle
     let devices: DeviceCookie
     let signedOutCSRF: SignedOutCSRF
@@ -76,11 +74,8 @@ struct AuthController: Sendable {
         }
         // Settle a success: the account's (or device's) record goes, the client's attempt is given back.
         try await throttle.settleSuccess(subjects)
-        // A new session id at login: whatever id the visitor had before is dropped.
-        if context.sessions.session != nil {
-            _ = try? await sessionStorage.delete(request: request)
-        }
-        context.sessions.createSession(SessionState(userID: userID))
+        // A new session id at login: whatever session the visitor had before is deleted.
+        context.session.start(SessionState(userID: userID))
         metrics.sessionsCreated.increment()
         var response = Response.redirect(to: SafeRedirect.target(request.uri.queryParameters["next"].map(String.init)))
         response.setCookie(devices.cookie(for: accountKey))
@@ -125,7 +120,7 @@ struct AuthController: Sendable {
         if let userID = context.currentUser?.id {
             context.logger.info("User logged out", metadata: ["user_id": "\(userID)"])
         }
-        context.sessions.clearSession()
+        context.session.end()
         return response
     }
 

@@ -83,10 +83,6 @@ package protocol Store: Sendable {
 
     // MARK: Sessions (and so the CSRF tokens kept in them)
 
-    /// Stores a new session of `userID` (nil: of nobody).
-    /// - Throws: `.conflict(.other)` when a session with this key exists.
-    func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError)
-
     /// Stores a session of `userID`, replacing one with the same key. With `expiresAt` nil an existing session keeps
     /// its expiry; with an expiry, sessions that expired before `now` are swept, and the user keeps at most
     /// `sessionsPerUser` sessions, the newest (by expiry), in the same transaction.

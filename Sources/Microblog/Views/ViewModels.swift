@@ -1,5 +1,4 @@
 import Foundation
-import HummingbirdAuth
 
 /// What the base layout needs: the title, who is logged in, the CSRF token of the logout form, flashed messages.
 package struct LayoutModel: ViewModel {
@@ -39,7 +38,7 @@ package struct LayoutModel: ViewModel {
         self.init(
             title: title,
             currentUser: context.currentUser.map { NavUser(username: $0.username, profilePath: UserPath.of($0.username)) },
-            csrfToken: csrfToken ?? context.sessions.session?.csrfToken ?? "",
+            csrfToken: csrfToken ?? context.session.current?.csrfToken ?? "",
             flashes: context.flashes
         )
     }

@@ -1,15 +1,13 @@
 import Hummingbird
-import HummingbirdAuth
 import Logging
 
 /// The per-request state the microblog's middleware and controllers share.
-package struct AppRequestContext: SessionRequestContext, RequestContext {
+package struct AppRequestContext: RequestContext {
     package var coreContext: CoreRequestContextStorage
-    package let sessions: SessionContext<SessionState>
-    /// The user the session names, read with the session by ``StoreSessionMiddleware``; nil without a session or
-    /// when that user no longer exists. ``CurrentUserMiddleware`` decides from it who is logged in.
-    var sessionUser: User?
-    /// The logged-in user, set by ``CurrentUserMiddleware``.
+    /// This browser's session, loaded by ``SessionMiddleware``; handlers start and end it.
+    let session: RequestSession
+    /// The signed-in user: the session's, set by ``SessionMiddleware``, or a remember-me cookie's, set by
+    /// ``CurrentUserMiddleware``.
     package var currentUser: User?
     /// The parsed form of a POST, set by ``CSRFMiddleware`` once its token is verified.
     package var form: FormData?
@@ -31,8 +29,7 @@ package struct AppRequestContext: SessionRequestContext, RequestContext {
         peerAddress = source.channel.remoteAddress?.ipAddress
         remoteAddress = peerAddress
         publicOrigin = nil
-        sessions = .init()
-        sessionUser = nil
+        session = RequestSession()
         currentUser = nil
         form = nil
         flashes = []

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdAuth
 import Logging
 
 /// Guards every request that changes state, refusing early what it can:
@@ -62,7 +61,7 @@ struct CSRFMiddleware: RouterMiddleware {
     }
 
     private func isValid(_ sent: [UInt8], request: Request, context: Context) -> Bool {
-        if let expected = context.sessions.session?.csrfToken, ConstantTime.equal(Array(expected.utf8), sent) {
+        if let expected = context.session.current?.csrfToken, ConstantTime.equal(Array(expected.utf8), sent) {
             return true
         }
         let path = request.uri.path

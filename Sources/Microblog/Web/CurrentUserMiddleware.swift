@@ -2,10 +2,8 @@ import CoreMetrics
 import Foundation
 import Hummingbird
 import Logging
-import HummingbirdAuth
 
-/// Finds the logged-in user (the session's, read with the session, or a remember-me cookie's, which starts a new
-/// session and rotates the token), and records `last_seen` at most once a minute per user so that reading pages does not make every GET
+/// Signs in a browser without a session that has a remember-me cookie (a new session, the token rotated), and records `last_seen` at most once a minute per user so that reading pages does not make every GET
 /// a write.
 struct CurrentUserMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
@@ -19,17 +17,11 @@ struct CurrentUserMiddleware: RouterMiddleware {
         var context = context
         var expireRememberCookie = false
         var rotatedRememberCookie: Cookie?
-        if let userID = context.sessions.session?.userID {
-            // Read with the session in the same storage call; a session whose user was deleted is cleared.
-            context.currentUser = context.sessionUser?.id == userID ? context.sessionUser : nil
-            if context.currentUser == nil {
-                context.sessions.clearSession()
-            }
-        } else if let token = request.cookies[RememberMe.cookieName]?.value, !token.isEmpty {
+        if context.currentUser == nil, let token = request.cookies[RememberMe.cookieName]?.value, !token.isEmpty {
             let outcome = try await rememberMe.use(token)
             if case .signedIn(let userID, let rotated) = outcome, let user = try await database.user(id: userID) {
                 context.currentUser = user
-                context.sessions.createSession(SessionState(userID: userID))
+                context.session.start(SessionState(userID: userID))
                 metrics.sessionsCreated.increment()
                 rotatedRememberCookie = rotated
             } else if case .reused(let userID) = outcome {

@@ -13,7 +13,7 @@ struct StoreReadTests {
             let alice = try await UserRegistry(database: database).register(username: "alice", email: "alice@example.com", passwordHash: "x")
             let expiresAt = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3600).rounded())
             let value = try JSONEncoder().encode(SessionState(userID: alice.id!))
-            try await database.insertSession(key: "alice", value: value, userID: alice.id, expiresAt: expiresAt)
+            try await database.saveSession(key: "alice", value: value, userID: alice.id, expiresAt: expiresAt, now: Date(), sessionsPerUser: 20)
             let stored = try #require(try await database.session(key: "alice"))
             #expect(stored.value == value)
             #expect(stored.expiresAt == expiresAt)
@@ -29,7 +29,7 @@ struct StoreReadTests {
                 ("a user id past 64 bits", Data(#"{"userID":1234567890123456789012345,"csrfToken":"t"}"#.utf8)),
             ]
             for (name, value) in values {
-                try await database.insertSession(key: name, value: value, userID: nil, expiresAt: nil)
+                try await database.saveSession(key: name, value: value, userID: nil, expiresAt: nil, now: Date(), sessionsPerUser: 20)
                 let stored = try #require(try await database.session(key: name), "\(name)")
                 #expect(stored.value == value, "\(name)")
                 #expect(stored.expiresAt == nil, "\(name)")
@@ -37,7 +37,10 @@ struct StoreReadTests {
             }
 
             let expired = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 60).rounded())
-            try await database.insertSession(key: "expired", value: value, userID: alice.id, expiresAt: expired)
+            // Saved as of before its expiry, so that the save's sweep of expired sessions leaves it.
+            try await database.saveSession(
+                key: "expired", value: value, userID: alice.id, expiresAt: expired, now: expired.addingTimeInterval(-1), sessionsPerUser: 20
+            )
             #expect(try await database.session(key: "expired")?.expiresAt == expired, "an expired session is read; its reader decides")
         }
     }

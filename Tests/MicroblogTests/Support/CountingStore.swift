@@ -110,11 +110,6 @@ final class CountingStore: Store {
         try await base.deleteRememberToken(selector: selector)
     }
 
-    func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
-        count()
-        try await base.insertSession(key: key, value: value, userID: userID, expiresAt: expiresAt)
-    }
-
     func saveSession(key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int) async throws(StoreError) {
         count()
         try await base.saveSession(key: key, value: value, userID: userID, expiresAt: expiresAt, now: now, sessionsPerUser: sessionsPerUser)

@@ -6,16 +6,6 @@ extension PostgresStore {
     /// digits, so the cast to `bigint` cannot overflow).
     static let sessionUserIDPattern = #""\#(SessionState.userIDMember)"\s*:\s*(-?[0-9]{1,18})(?![0-9])"#
 
-    package func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
-        let logger = logger
-        try await withConnection { connection in
-            _ = try await connection.query(
-                "INSERT INTO session (key, value, user_id, expires_at) VALUES (\(key), \(value), \(userID), \(expiresAt))",
-                logger: logger
-            )
-        }
-    }
-
     package func saveSession(
         key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int
     ) async throws(StoreError) {

@@ -2,15 +2,6 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    package func insertSession(key: String, value: Data, userID: Int64?, expiresAt: Date?) async throws(StoreError) {
-        try await write { db in
-            try db.execute(
-                sql: "INSERT INTO session (key, value, user_id, expires_at) VALUES (?, ?, ?, ?)",
-                arguments: [key, value, userID, expiresAt?.timeIntervalSince1970]
-            )
-        }
-    }
-
     package func saveSession(
         key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int
     ) async throws(StoreError) {
