@@ -20,8 +20,8 @@ extension PostgresStore {
         return try await withConnection { connection in
             let query = Self.feedQuery(authorID: authorID, position: position, perPage: perPage)
             var items: [PostWithAuthor] = []
-            for try await (id, body, username, email) in try await connection.query(query, logger: logger)
-                .decode((Int64, String, String, String).self) {
+            for row in try await connection.rows(query, as: PreparedStatements.feed(byAuthor: authorID, position), logger: logger) {
+                let (id, body, username, email) = try row.decode((Int64, String, String, String).self)
                 items.append(PostWithAuthor(id: id, body: body, authorName: username, authorEmail: email))
             }
             // No row after an anchor: it is not a post of this feed (no link the site writes leads past an end).
@@ -109,7 +109,7 @@ extension PostgresStore {
         let seek = KeysetSeek(position)
         return try await withConnection { connection in
             let query = Self.userPageQuery(usernameKey: key, position: position, perPage: perPage)
-            let rows = try await connection.query(query, logger: logger).collect()
+            let rows = try await connection.rows(query, as: PreparedStatements.userPage(position), logger: logger)
             guard let first = rows.first else { return nil }
             let user = try Self.decodeUser(first)
             var posts: [PostWithAuthor] = []

@@ -49,17 +49,7 @@ extension PostgresStore {
     package func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
         let logger = logger
         return try await withConnection { connection in
-            // The user id is found with a regular expression, not by parsing the value as JSON: a cast to jsonb would
-            // fail the whole statement on a value that is not JSON, where such a session must merely name no user.
-            let rows = try await connection.query(
-                #"""
-                SELECT \#(unescaped: Self.userColumns), session.value, session.expires_at
-                FROM session LEFT JOIN "user"
-                    ON "user".id = substring(encode(session.value, 'escape') FROM \#(Self.sessionUserIDPattern))::bigint
-                WHERE session.key = \#(key)
-                """#,
-                logger: logger
-            ).collect()
+            let rows = try await connection.rows(Self.sessionQuery(key: key), as: PreparedStatements.Session.self, logger: logger)
             guard let row = rows.first else { return nil }
             let cells = row.makeRandomAccess()
             let expiresAt = try cells["expires_at"].decode(Date?.self).map { date throws(StoreError) in
@@ -67,6 +57,18 @@ extension PostgresStore {
             }
             return (try cells["value"].decode(Data.self), expiresAt, try Self.decodeUserIfPresent(row))
         }
+    }
+
+    /// The query of ``session(key:)``. The user id is found with a regular expression, not by parsing the value as
+    /// JSON: a cast to jsonb would fail the whole statement on a value that is not JSON, where such a session must
+    /// merely name no user.
+    static func sessionQuery(key: String) -> PostgresQuery {
+        #"""
+        SELECT \#(unescaped: Self.userColumns), session.value, session.expires_at
+        FROM session LEFT JOIN "user"
+            ON "user".id = substring(encode(session.value, 'escape') FROM \#(Self.sessionUserIDPattern))::bigint
+        WHERE session.key = \#(key)
+        """#
     }
 
     package func deleteSession(key: String) async throws(StoreError) {
