@@ -200,6 +200,7 @@ if Context.environment["MICROBLOG_BENCHMARKS"] != nil {
             dependencies: [
                 "Microblog",
                 "MicroblogClient",
+                "MicroblogSimulation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Microblog
+import MicroblogSimulation
 import MicroblogClient
 import NIOCore
 import ServiceLifecycle
@@ -95,18 +96,6 @@ struct CaseResult: Sendable {
     }
 }
 
-/// Deterministic request order: the same in both cases.
-struct SplitMix: Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The setup requests' visitor: a cookie jar, and each form posted with the CSRF token of its page.
 struct Visitor {
     let jar = CookieJar()
@@ -191,7 +180,7 @@ func runCase(name: String, smtpPort: Int, options: Options) async throws -> Case
             // Warm-up (not recorded): a few hundred requests of the same mix, one failing POST checked.
             try await visitor.submit(client, "/index", [("post", "warm-up")], formPage: "/index", expect: 500)
 
-            var generator = SplitMix(state: 0x5EED)
+            var generator = SimulationRandom(seed: 0x5EED)
             let plan = (0..<options.requests).map { _ in Int(generator.next() % 100) < options.postPercent }
             let next = Counter()
             let start = ContinuousClock.now
