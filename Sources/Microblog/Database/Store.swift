@@ -88,9 +88,9 @@ package protocol Store: Sendable {
     /// `sessionsPerUser` sessions, the newest (by expiry), in the same transaction.
     func saveSession(key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int) async throws(StoreError)
 
-    /// The stored session with this key, expired or not: its value and expiry, with the user its value names
-    /// (``SessionState/userIDMember``) read in the same statement. `user` is nil when that user no longer exists or
-    /// the value names none (it is not a ``SessionState``); a caller checks that `user` is the one it decodes.
+    /// The stored session with this key, expired or not: its value and expiry, with the user the row names (its
+    /// `user_id`, saved with the value) read in the same statement. `user` is nil when that user no longer exists or
+    /// the row names none; a caller checks that `user` is the one the value it decodes names.
     func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)?
 
     /// Deletes a session.

@@ -12,8 +12,8 @@ package struct SessionState: Codable, Sendable, Equatable {
         case userID, csrfToken
     }
 
-    /// The member of a stored session's JSON that holds ``userID``: the stores join on it to read the session's
-    /// user in the same statement as the session.
+    /// The member of a stored session's JSON that holds ``userID``: migration v3 read it to give each stored
+    /// session its `user_id`.
     static let userIDMember = CodingKeys.userID.stringValue
 
     /// A fresh session for `userID`, with a new CSRF token.

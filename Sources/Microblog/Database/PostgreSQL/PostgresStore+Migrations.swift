@@ -5,6 +5,10 @@ import NIOPosix
 import PostgresNIO
 
 extension PostgresStore {
+    /// The user id in a stored session's JSON text: the number after ``SessionState/userIDMember`` (at most 18
+    /// digits, so the cast to `bigint` cannot overflow).
+    static let sessionUserIDPattern = #""\#(SessionState.userIDMember)"\s*:\s*(-?[0-9]{1,18})(?![0-9])"#
+
     /// The schema's history, in step with ``SQLiteStore``'s migrator: the same tables, columns, UNIQUE keys,
     /// length checks and foreign keys. Shipped migrations are never edited: a change is a new migration, added
     /// to both engines under the same name.

@@ -2,10 +2,6 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    /// The user id in a stored session's JSON text: the number after ``SessionState/userIDMember`` (at most 18
-    /// digits, so the cast to `bigint` cannot overflow).
-    static let sessionUserIDPattern = #""\#(SessionState.userIDMember)"\s*:\s*(-?[0-9]{1,18})(?![0-9])"#
-
     package func saveSession(
         key: String, value: Data, userID: Int64?, expiresAt: Date?, now: Date, sessionsPerUser: Int
     ) async throws(StoreError) {
@@ -59,14 +55,11 @@ extension PostgresStore {
         }
     }
 
-    /// The query of ``session(key:)``. The user id is found with a regular expression, not by parsing the value as
-    /// JSON: a cast to jsonb would fail the whole statement on a value that is not JSON, where such a session must
-    /// merely name no user.
+    /// The query of ``session(key:)``.
     static func sessionQuery(key: String) -> PostgresQuery {
         #"""
         SELECT \#(unescaped: Self.userColumns), session.value, session.expires_at
-        FROM session LEFT JOIN "user"
-            ON "user".id = substring(encode(session.value, 'escape') FROM \#(Self.sessionUserIDPattern))::bigint
+        FROM session LEFT JOIN "user" ON "user".id = session.user_id
         WHERE session.key = \#(key)
         """#
     }

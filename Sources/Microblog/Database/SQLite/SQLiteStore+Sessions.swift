@@ -42,15 +42,12 @@ extension SQLiteStore {
 
     package func session(key: String) async throws(StoreError) -> (value: Data, expiresAt: Date?, user: User?)? {
         try await readOneStatement { db -> (value: Data, expiresAt: Date?, user: User?)? in
-            // The CASE keeps json_extract from ever seeing a value that is not JSON: such a session has no user.
             let statement = try db.cachedStatement(sql: """
                 SELECT session.value AS session_value, session.expires_at AS session_expires_at, user.*
-                FROM session LEFT JOIN user ON user.id = CASE
-                    WHEN json_valid(CAST(session.value AS TEXT)) THEN json_extract(CAST(session.value AS TEXT), ?)
-                END
+                FROM session LEFT JOIN user ON user.id = session.user_id
                 WHERE session.key = ?
                 """)
-            return try SQLiteRowReader.first(statement, arguments: ["$." + SessionState.userIDMember, key]) { row throws(StoreError) in
+            return try SQLiteRowReader.first(statement, arguments: [key]) { row throws(StoreError) in
                 // The user's columns are NULL when the join found none.
                 let user: User? = try row.isNull("id") ? nil : User(row)
                 return (try row.blob("session_value"), try row.optionalEpochDate("session_expires_at"), user)
