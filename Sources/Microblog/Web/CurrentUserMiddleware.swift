@@ -17,7 +17,7 @@ struct CurrentUserMiddleware: RouterMiddleware {
         var context = context
         var expireRememberCookie = false
         var rotatedRememberCookie: Cookie?
-        if context.currentUser == nil, let token = request.cookies[RememberMe.cookieName]?.value, !token.isEmpty {
+        if context.currentUser == nil, let token = request.cookieValue(named: RememberMe.cookieName).map(String.init), !token.isEmpty {
             let outcome = try await rememberMe.use(token)
             if case .signedIn(let userID, let rotated) = outcome, let user = try await database.user(id: userID) {
                 context.currentUser = user

@@ -28,7 +28,7 @@ struct SessionMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let id = request.cookies[Self.cookieName]?.value.nonEmpty.flatMap { $0.count <= Self.maximumIDLength ? $0 : nil }
+        let id = request.cookieValue(named: Self.cookieName).flatMap { $0.isEmpty || $0.utf8.count > Self.maximumIDLength ? nil : String($0) }
         var discard = false
         if let id, let stored = try await database.session(key: id) {
             if let expiresAt = stored.expiresAt, expiresAt <= Date.now {
@@ -120,8 +120,4 @@ final class RequestSession: Sendable {
             $0.change = $0.loaded ? .ended : .unchanged
         }
     }
-}
-
-private extension String {
-    var nonEmpty: String? { isEmpty ? nil : self }
 }
