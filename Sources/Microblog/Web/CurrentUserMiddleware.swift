@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// Signs in a browser without a session that has a remember-me cookie (a new session, the token rotated), and records `last_seen` at most once a minute per user so that reading pages does not make every GET
-/// a write.
+/// Signs in a browser without a session that has a remember-me cookie (a new session, the token rotated), and
+/// records `last_seen` at most once a minute per user so that reading pages does not make every GET a write.
 struct CurrentUserMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let database: any Store
