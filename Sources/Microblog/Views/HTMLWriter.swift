@@ -28,7 +28,7 @@ package struct HTMLWriter {
         guard !text.isEmpty else { return }
         flushIndent()
         // Most values have nothing to escape: one pass over the bytes decides, and the string is copied whole.
-        guard text.utf8.contains(where: Self.needsEscaping) else {
+        guard Self.containsEscapable(text.utf8) else {
             buffer.writeString(text)
             return
         }
@@ -53,6 +53,22 @@ package struct HTMLWriter {
             start = index
         }
         buffer.writeSubstring(Substring(utf8[start..<index]))
+    }
+
+    /// Whether any byte needs escaping: a plain loop over the string's contiguous bytes (every native string's), free
+    /// of the per-byte closure call `contains(where:)` costs when it is not inlined and of `UTF8View`'s per-byte checks.
+    private static func containsEscapable(_ utf8: String.UTF8View) -> Bool {
+        let contiguous = utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where needsEscaping(byte) {
+                return true
+            }
+            return false
+        }
+        if let contiguous { return contiguous }
+        for byte in utf8 where needsEscaping(byte) {
+            return true
+        }
+        return false
     }
 
     private static func needsEscaping(_ byte: UInt8) -> Bool {
