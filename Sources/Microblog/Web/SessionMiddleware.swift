@@ -30,7 +30,9 @@ struct SessionMiddleware: RouterMiddleware {
         var context = context
         let id = request.cookieValue(named: Self.cookieName).flatMap { $0.isEmpty || $0.utf8.count > Self.maximumIDLength ? nil : String($0) }
         var discard = false
-        if let id, let stored = try await database.session(key: id) {
+        // The row the cookie names, if any: a session started below replaces it, whatever it held.
+        let stored: (value: Data, expiresAt: Date?, user: User?)? = if let id { try await database.session(key: id) } else { nil }
+        if let stored {
             if let expiresAt = stored.expiresAt, expiresAt <= Date.now {
                 // Expired: no session; the row goes with the next sweep.
             } else if let state = try? JSONDecoder().decode(SessionState.self, from: stored.value) {
@@ -58,7 +60,7 @@ struct SessionMiddleware: RouterMiddleware {
                 key: newID, value: value, userID: state.userID, expiresAt: now.addingTimeInterval(duration.seconds),
                 now: now, sessionsPerUser: sessionsPerUser
             )
-            if let id, context.session.wasLoaded || discard {
+            if let id, stored != nil {
                 try await database.deleteSession(key: id)
             }
             response.setCookie(cookie(value: newID, maxAge: Int(duration.components.seconds)))
@@ -95,9 +97,6 @@ final class RequestSession: Sendable {
 
     /// The session in force: the loaded one, or the one a handler started; nil once ended.
     var current: SessionState? { state.withLock { $0.current } }
-
-    /// Whether the request came with a session.
-    var wasLoaded: Bool { state.withLock { $0.loaded } }
 
     var change: Change { state.withLock { $0.change } }
 
